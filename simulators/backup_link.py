@@ -1,0 +1,42 @@
+"""The link between the PVE and PBS simulators: vzdump to a PBS storage lands in PBS.
+
+The PVE simulator is given an object with this shape for each of its `pbs`-type storages; the PBS
+simulator's datastore provides it. Either simulator runs without the other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+type BackupType = Literal["vm", "ct"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BackupSnapshot:
+    """One backup snapshot as both simulators need it."""
+
+    backup_type: BackupType
+    backup_id: str  # the guest's vmid as a string
+    backup_time: int  # epoch seconds
+    size: int  # bytes
+    notes: str = ""
+    verify_state: Literal["ok", "failed", "none"] = "none"
+    protected: bool = False
+
+
+class BackupTarget(Protocol):
+    """A PBS datastore as seen from a PVE `pbs` storage."""
+
+    @property
+    def datastore(self) -> str:
+        """Name of the datastore behind the storage."""
+
+    def snapshots(self) -> list[BackupSnapshot]:
+        """Every snapshot in the datastore, newest first."""
+
+    def add_snapshot(self, snapshot: BackupSnapshot) -> None:
+        """Store a snapshot made by a finished vzdump task."""
+
+    def has_room_for(self, size: int) -> bool:
+        """Whether a backup of this size fits (a full datastore makes vzdump fail)."""
