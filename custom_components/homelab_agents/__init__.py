@@ -1,0 +1,57 @@
+"""homelab_agents: run a homelab (alerts, Proxmox, backups, reports) from Home Assistant."""
+
+from __future__ import annotations
+
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryError
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.typing import ConfigType
+
+from .const import CONF_KIND, DOMAIN, SourceKind
+from .runtime import HomelabAgentsConfigEntry, SourceRuntime
+from .services import async_setup_services
+
+__all__ = ["HomelabAgentsConfigEntry"]
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the domain's service actions."""
+    async_setup_services(hass)
+    return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: HomelabAgentsConfigEntry) -> bool:
+    """Start the source the entry connects, then its platforms."""
+    runtime = await _async_start_source(hass, entry)
+    entry.runtime_data = runtime
+    await hass.config_entries.async_forward_entry_setups(entry, runtime.platforms)
+    return True
+
+
+async def _async_start_source(
+    hass: HomeAssistant, entry: HomelabAgentsConfigEntry
+) -> SourceRuntime:
+    kind = entry.data[CONF_KIND]
+    if kind != SourceKind.ALERTMANAGER:
+        # An entry made by a newer release of the integration, after a downgrade.
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="unsupported_kind",
+            translation_placeholders={"kind": str(kind)},
+        )
+    # Each kind's package is imported only when an entry of that kind exists.
+    from .alertmanager.runtime import AlertmanagerRuntime  # noqa: PLC0415
+
+    runtime = AlertmanagerRuntime(hass, entry)
+    await runtime.async_start()
+    return runtime
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: HomelabAgentsConfigEntry) -> bool:
+    """Unload platforms, then stop the source."""
+    unloaded = await hass.config_entries.async_unload_platforms(entry, entry.runtime_data.platforms)
+    if unloaded:
+        await entry.runtime_data.async_unload()
+    return unloaded

@@ -1,0 +1,1 @@
+"""Prometheus Alertmanager: webhook receiver, alert store, API client and reconciliation."""

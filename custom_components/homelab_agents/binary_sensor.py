@@ -1,0 +1,21 @@
+"""Binary sensor platform: each source kind adds its own entities."""
+
+from __future__ import annotations
+
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .runtime import HomelabAgentsConfigEntry
+
+# Entities push their state; nothing here polls or calls a remote system.
+PARALLEL_UPDATES = 0
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: HomelabAgentsConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the entry's binary sensor entities."""
+    entry.runtime_data.async_setup_platform(Platform.BINARY_SENSOR, async_add_entities)

@@ -1,0 +1,58 @@
+"""Constants shared across homelab_agents."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from enum import StrEnum
+import logging
+from typing import Final
+
+DOMAIN: Final = "homelab_agents"
+LOGGER = logging.getLogger(__package__)
+
+CONF_KIND: Final = "kind"
+
+
+class SourceKind(StrEnum):
+    """The kinds of homelab system a config entry can connect; the config flow's menu ids."""
+
+    ALERTMANAGER = "alertmanager"
+    PROXMOX_VE = "proxmox_ve"
+    PROXMOX_BACKUP = "proxmox_backup"
+    DOCKER = "docker"
+    PIHOLE = "pihole"
+    TAILSCALE = "tailscale"
+    CLOUDFLARE = "cloudflare"
+    UNIFI = "unifi"
+
+
+# Kinds the config flow offers; later issues add theirs here as they land.
+IMPLEMENTED_KINDS: Final = (SourceKind.ALERTMANAGER,)
+
+# Alertmanager entry data and options.
+CONF_WEBHOOK_ID: Final = "webhook_id"
+CONF_WEBHOOK_TOKEN: Final = "webhook_token"  # noqa: S105
+CONF_REQUIRE_TOKEN: Final = "require_token"  # noqa: S105
+CONF_CLUSTER_PEERS: Final = "cluster_peers"
+CONF_RECEIVER: Final = "receiver"
+CONF_RECONCILE_INTERVAL: Final = "reconcile_interval"
+CONF_HEARTBEAT_TIMEOUT: Final = "heartbeat_timeout"
+CONF_WATCHDOG_ALERT: Final = "watchdog_alert"
+CONF_HISTORY_DAYS: Final = "history_days"
+
+DEFAULT_RECEIVER: Final = "home-assistant"
+DEFAULT_RECONCILE_INTERVAL: Final = 60  # seconds
+DEFAULT_HEARTBEAT_TIMEOUT: Final = 15  # minutes
+DEFAULT_WATCHDOG_ALERT: Final = ""
+DEFAULT_HISTORY_DAYS: Final = 7
+HISTORY_MAX_OCCURRENCES: Final = 1000
+
+# Webhook bodies above this are refused with 413 before they are read. Alertmanager's
+# `max_alerts` in the suggested receiver keeps real payloads far below it (about 2 KiB an alert).
+WEBHOOK_MAX_BODY_BYTES: Final = 4 * 1024 * 1024
+SUGGESTED_MAX_ALERTS: Final = 500
+
+REQUEST_TIMEOUT: Final = timedelta(seconds=10)
+STORE_SAVE_DELAY: Final = 10  # seconds; bounds disk writes during alert storms
+
+SEVERITIES: Final = ("critical", "warning", "info")

@@ -1,0 +1,13 @@
+"""Service actions of the domain, registered once in `async_setup`; each kind adds its own."""
+
+from __future__ import annotations
+
+from homeassistant.core import HomeAssistant, callback
+
+from .alertmanager.services import async_setup_alertmanager_services
+
+
+@callback
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register every service action of the integration."""
+    async_setup_alertmanager_services(hass)
