@@ -56,7 +56,7 @@ class AlertmanagerProcess:
         """Route every alert to the webhook (or nowhere), grouped per alert, fast."""
         lines = [
             "route:",
-            "  receiver: " + (target.receiver if target else "null"),
+            "  receiver: " + (target.receiver if target else "blackhole"),
             "  group_by: ['...']",
             "  group_wait: 200ms",
             "  group_interval: 500ms",
@@ -64,7 +64,7 @@ class AlertmanagerProcess:
             "receivers:",
         ]
         if target is None:
-            lines.append("  - name: 'null'")
+            lines.append("  - name: blackhole")
         else:
             lines += [
                 f"  - name: {target.receiver}",
@@ -100,7 +100,7 @@ class AlertmanagerProcess:
                 "--log.level=warn",
             ],
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=(self.workdir / "alertmanager.log").open("wb"),
         )
         await self._wait_ready()
 
@@ -114,7 +114,8 @@ class AlertmanagerProcess:
                 except aiohttp.ClientError:
                     pass
                 await asyncio.sleep(0.05)
-        raise RuntimeError("Alertmanager did not become ready")
+        log = (self.workdir / "alertmanager.log").read_text(errors="replace")
+        raise RuntimeError(f"Alertmanager did not become ready:\n{log[-2000:]}")
 
     async def reconfigure(self, target: WebhookTarget | None) -> None:
         """Write a new configuration and reload it."""

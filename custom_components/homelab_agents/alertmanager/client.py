@@ -10,7 +10,7 @@ import aiohttp
 from yarl import URL
 
 from ..const import REQUEST_TIMEOUT
-from .models import AlertStatus, IncomingAlert, Silence
+from .models import AlertStatus, IncomingAlert, Silence, occurrence_time
 from .payload import end_time
 
 
@@ -48,12 +48,12 @@ class AlertmanagerClient:
     """Reads alerts and silences and manages silences."""
 
     def __init__(
-        self, session: aiohttp.ClientSession, url: str, auth: aiohttp.BasicAuth | None = None
+        self, session: aiohttp.ClientSession, url: str, authorization: str | None = None
     ) -> None:
-        """Talk to the Alertmanager at `url` (its base URL, without /api/v2)."""
+        """Talk to the Alertmanager at `url` (its base URL); `authorization` is a header value."""
         self._session = session
         self._base = URL(url.rstrip("/"))
-        self._auth = auth
+        self._headers = {"Authorization": authorization} if authorization else {}
 
     async def _request(
         self,
@@ -70,7 +70,7 @@ class AlertmanagerClient:
                 url,
                 params=params,
                 json=json,
-                auth=self._auth,
+                headers=self._headers,
                 timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT.total_seconds()),
             ) as response:
                 if response.status in (401, 403):
@@ -78,9 +78,11 @@ class AlertmanagerClient:
                 if response.status == 404:
                     raise AlertmanagerNotFoundError(await _error_text(response))
                 if response.status >= 500:
-                    raise AlertmanagerConnectionError(
-                        f"HTTP {response.status}: {await _error_text(response)}"
-                    )
+                    text = await _error_text(response)
+                    # Alertmanager 0.25 answers 500 "silence not found" for unknown silences.
+                    if "not found" in text:
+                        raise AlertmanagerNotFoundError(text)
+                    raise AlertmanagerConnectionError(f"HTTP {response.status}: {text}")
                 if response.status >= 400:
                     raise AlertmanagerError(
                         f"HTTP {response.status}: {await _error_text(response)}"
@@ -197,7 +199,7 @@ def _gettable_alert(alert: dict[str, Any]) -> IncomingAlert:
     return IncomingAlert(
         fingerprint=str(alert["fingerprint"]),
         status=AlertStatus.FIRING,
-        starts_at=_timestamp(alert["startsAt"]),
+        starts_at=occurrence_time(_timestamp(alert["startsAt"])),
         ends_at=end_time(_timestamp(alert["endsAt"])) if alert.get("endsAt") else None,
         labels={str(k): str(v) for k, v in alert["labels"].items()},
         annotations={str(k): str(v) for k, v in (alert.get("annotations") or {}).items()},

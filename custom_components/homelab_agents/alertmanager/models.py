@@ -27,6 +27,15 @@ class AlertEventType(StrEnum):
     UNSILENCED = "unsilenced"
 
 
+def occurrence_time(value: datetime) -> datetime:
+    """StartsAt at millisecond precision, the precision Alertmanager's API answers with.
+
+    Webhooks carry nanoseconds while `GET /api/v2/alerts` rounds to milliseconds; without this
+    the same occurrence read both ways would look like two.
+    """
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IncomingAlert:
     """One alert as Alertmanager reports it, from a webhook or its API."""

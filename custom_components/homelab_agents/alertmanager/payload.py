@@ -15,7 +15,7 @@ from typing import Any, Final
 from homeassistant.util import dt as dt_util
 import probatio
 
-from .models import AlertStatus, IncomingAlert
+from .models import AlertStatus, IncomingAlert, occurrence_time
 
 # Alertmanager writes a zero time for "no end" while an alert fires.
 _ZERO_TIME_YEAR: Final = 1
@@ -135,7 +135,7 @@ def _incoming(alert: dict[str, Any]) -> IncomingAlert:
     return IncomingAlert(
         fingerprint=alert["fingerprint"],
         status=AlertStatus(alert["status"]),
-        starts_at=alert["startsAt"],
+        starts_at=occurrence_time(alert["startsAt"]),
         ends_at=end_time(alert.get("endsAt")),
         labels=alert["labels"],
         annotations=alert["annotations"],

@@ -76,11 +76,11 @@ class PipelineHealth:
 
 def client_for(hass: HomeAssistant, data: dict[str, Any]) -> AlertmanagerClient:
     """Build an API client from entry (or flow) data."""
-    auth = None
+    authorization = None
     if data.get(CONF_USERNAME):
-        auth = aiohttp.BasicAuth(data[CONF_USERNAME], data.get(CONF_PASSWORD, ""))
+        authorization = aiohttp.encode_basic_auth(data[CONF_USERNAME], data.get(CONF_PASSWORD, ""))
     session = async_get_clientsession(hass, verify_ssl=data.get(CONF_VERIFY_SSL, True))
-    return AlertmanagerClient(session, data[CONF_URL], auth)
+    return AlertmanagerClient(session, data[CONF_URL], authorization)
 
 
 class AlertmanagerRuntime:
