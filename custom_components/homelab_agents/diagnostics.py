@@ -18,7 +18,7 @@ TO_REDACT = {CONF_PASSWORD, CONF_USERNAME, CONF_WEBHOOK_ID, CONF_WEBHOOK_TOKEN}
 def _redact_url(value: str) -> str:
     url = URL(value)
     if url.user or url.password:
-        url = url.with_user("**REDACTED**")
+        url = url.with_user(None).with_user("**REDACTED**")
     return str(url)
 
 

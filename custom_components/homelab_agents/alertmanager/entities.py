@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.binary_sensor import (
@@ -26,6 +27,7 @@ from homeassistant.const import CONF_URL, EntityCategory, Platform
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.util import dt as dt_util
 from yarl import URL
 
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
     from .runtime import AlertmanagerRuntime
 
 _SUMMARY_MAX = 255
+PIPELINE_CHECK_INTERVAL = timedelta(minutes=1)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -173,10 +176,13 @@ class PipelineProblemSensor(AlertmanagerEntity, BinarySensorEntity):
         self._evaluate()
 
     async def async_added_to_hass(self) -> None:
-        """Re-evaluate on every delivery change and every reconciliation attempt."""
+        """Re-evaluate on changes and every minute (silence is what this sensor detects)."""
         await super().async_added_to_hass()
         self.async_on_remove(self.runtime.store.async_add_listener(self._changed))
         self.async_on_remove(self.runtime.coordinator.async_add_listener(self._changed))
+        self.async_on_remove(
+            async_track_time_interval(self.hass, self._changed, PIPELINE_CHECK_INTERVAL)
+        )
 
     def _evaluate(self) -> bool:
         health = self.runtime.pipeline_health(dt_util.utcnow())
