@@ -8,13 +8,15 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from ..alertmanager_process import AlertmanagerProcess, WebhookTarget
-from ..conftest import wait_for, webhook_target_for
+from ..conftest import WebhookPoster, wait_for, webhook_target_for
+from .payloads import payload
 
 DOMAIN = "homelab_agents"
 EVENT_ENTITY = "event.alertmanager_127_0_0_1_alert"
@@ -153,6 +155,16 @@ async def test_silence_made_elsewhere_is_shown_after_reconciliation(
     assert silence_id not in (await alertmanager.amtool("silence", "query", "-q")).split()
     assert alert.silenced_by == []
 
+    # A silence id Alertmanager does not know is a translated validation error.
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "expire_silence",
+            {"silence_id": "0b5e0000-0000-0000-0000-000000000000"},
+            blocking=True,
+        )
+    assert err.value.translation_key == "unknown_silence"
+
 
 async def test_alerts_fired_while_not_loaded_appear_and_vanished_ones_resolve(
     hass: HomeAssistant,
@@ -181,6 +193,25 @@ async def test_alerts_fired_while_not_loaded_appear_and_vanished_ones_resolve(
     store = _store(mock_config_entry)
     assert [a.alertname for a in store.active.values()] == ["MissedTwo"]
     assert [a.alertname for a in store.history.values()] == ["MissedOne"]
+
+
+async def test_truncated_delivery_triggers_reconciliation(
+    hass: HomeAssistant,
+    alertmanager: AlertmanagerProcess,
+    init_integration: MockConfigEntry,
+    webhook_client: TestClient,
+    post_webhook: WebhookPoster,
+) -> None:
+    """W12: alerts left out of a delivery are read from Alertmanager's API at once."""
+    await _deliver_to_hass(alertmanager, webhook_client)
+    await alertmanager.post_alerts([prometheus_alert(f"Storm{i}") for i in range(3)])
+    store = _store(init_integration)
+    await wait_for(lambda: len(store.active) == 3)
+    # A delivery that says two alerts were left out, carrying none of them.
+    status, _ = await post_webhook(payload(truncated=2))
+    assert status == 200
+    await wait_for(lambda: store.truncated_alerts == 0)
+    assert len(store.active) == 3
 
 
 async def test_reconciliation_reads_only_our_receiver(

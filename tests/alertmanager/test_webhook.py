@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from unittest.mock import patch
 
 from homeassistant.core import HomeAssistant
 from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.homelab_agents.alertmanager.receiver_config import webhook_url
+from custom_components.homelab_agents.alertmanager.store import AlertStore
 from custom_components.homelab_agents.const import WEBHOOK_MAX_BODY_BYTES
 
 from ..conftest import WEBHOOK_ID, WEBHOOK_TOKEN, WebhookPoster
@@ -394,3 +397,24 @@ async def test_arbitrary_json_never_fails_the_server(
         assert not {a.key for a in store.active.values()} & set(store.history)
     # The strategy reaches both sides of the validator, so the property is not vacuous.
     assert {200, 400} <= set(statuses)
+
+
+async def test_unexpected_error_gets_500_so_alertmanager_retries(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    post_webhook: WebhookPoster,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A bug while storing answers 500 (retried by Alertmanager), logged, nothing lost."""
+    with patch.object(AlertStore, "async_apply_webhook", side_effect=RuntimeError("bug")):
+        status, _ = await post_webhook(payload(alert()))
+    assert status == 500
+    assert "Unexpected error handling an Alertmanager delivery" in caplog.text
+    status, _ = await post_webhook(payload(alert()))
+    assert status == 200
+    assert len(_store(init_integration).active) == 1
+
+
+async def test_webhook_url_without_known_home_assistant_url(hass: HomeAssistant) -> None:
+    """With no internal or external URL configured the snippet says where to fill it in."""
+    assert webhook_url(hass, "abc") == "http://HOME_ASSISTANT_HOST:8123/api/webhook/abc"

@@ -368,13 +368,6 @@ class AlertStore:
                 changed |= self._set_silenced_by(alert, remaining, transitions)
         self._commit(transitions, changed)
 
-    def find(self, fingerprint: str) -> Alert | None:
-        """The firing occurrence of a fingerprint, else its newest resolved one."""
-        if (alert := self.active.get(fingerprint)) is not None:
-            return alert
-        resolved = [a for key, a in self.history.items() if key[0] == fingerprint]
-        return max(resolved, key=lambda a: a.starts_at, default=None)
-
     @property
     def truncated_alerts(self) -> int:
         """Alerts Alertmanager left out of deliveries since the last full reconciliation."""
