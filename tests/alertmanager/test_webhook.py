@@ -6,7 +6,7 @@ import json
 from typing import Any
 from unittest.mock import patch
 
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -61,7 +61,9 @@ async def test_duplicate_deliveries_change_nothing(
 ) -> None:
     """W2: the same payload five times writes state and fires events only once."""
     writes: list[str] = []
-    hass.bus.async_listen("state_changed", lambda event: writes.append(event.data["entity_id"]))
+    hass.bus.async_listen(
+        "state_changed", callback(lambda event: writes.append(event.data["entity_id"]))
+    )
     body = payload(alert())
     for _ in range(5):
         status, _ = await post_webhook(body)
@@ -418,3 +420,36 @@ async def test_unexpected_error_gets_500_so_alertmanager_retries(
 async def test_webhook_url_without_known_home_assistant_url(hass: HomeAssistant) -> None:
     """With no internal or external URL configured the snippet says where to fill it in."""
     assert webhook_url(hass, "abc") == "http://HOME_ASSISTANT_HOST:8123/api/webhook/abc"
+
+
+async def test_alert_storm_announces_every_event_in_order(
+    hass: HomeAssistant, init_integration: MockConfigEntry, post_webhook: WebhookPoster
+) -> None:
+    """F2: a large delivery is announced in slices; every alert gets its event, in order."""
+    announced: list[str] = []
+
+    @callback
+    def record(event: Any) -> None:
+        new_state = event.data["new_state"]
+        if event.data["entity_id"] == EVENT_ENTITY and "fingerprint" in new_state.attributes:
+            announced.append(new_state.attributes["fingerprint"])
+
+    hass.bus.async_listen("state_changed", record)
+    fingerprints = [f"{i:016x}" for i in range(60)]
+    status, _ = await post_webhook(payload(*(alert(f) for f in fingerprints)))
+    assert status == 200
+    await hass.async_block_till_done()
+    assert announced == fingerprints
+    await post_webhook(payload(alert("00000000000000ff")))
+    await hass.async_block_till_done()
+    assert announced[-1] == "00000000000000ff"
+
+
+async def test_unload_during_storm_stops_announcing(
+    hass: HomeAssistant, init_integration: MockConfigEntry, post_webhook: WebhookPoster
+) -> None:
+    """Unloading while a storm is being announced leaves no task behind."""
+    await post_webhook(payload(*(alert(f"{i:016x}") for i in range(200))))
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    assert init_integration.state.value == "not_loaded"

@@ -215,7 +215,17 @@ async def test_password_login_uses_ticket_cookie_and_csrf_token(pbs: PbsSimulato
         )
     )
 
+    renewed = await call(
+        lambda: requests.post(
+            f"{pbs.url}/api2/json/access/ticket",
+            data={"username": pbs.user, "password": ticket},
+            verify=str(pbs.certificate.cert_path),
+            timeout=5,
+        )
+    )
+
     assert ticket.startswith("PBS:root@pam:")
+    assert renewed.json()["data"]["username"] == "root@pam"
     assert {item["store"] for item in datastores} == {"store1", "offsite"}
     assert Upid.parse(upid).auth_id == "root@pam"
     assert without_csrf.status_code == 401
@@ -844,8 +854,15 @@ async def test_seeding_is_deterministic_and_lists_5000_snapshots_quickly() -> No
     started = time.perf_counter()
     sizes = {"store1": 2 * TB}
     sim = PbsSimulator(datastores=sizes, guests=50, snapshots_per_guest=100, seed=1)
-    twin = PbsSimulator(datastores=sizes, guests=50, snapshots_per_guest=100, seed=1)
-    other = PbsSimulator(datastores=sizes, guests=50, snapshots_per_guest=100, seed=2)
+    # Off the loop: building 5000 snapshots twice more would stall it.
+    twin, other = [
+        await asyncio.to_thread(
+            lambda seed=seed: PbsSimulator(
+                datastores=sizes, guests=50, snapshots_per_guest=100, seed=seed
+            )
+        )
+        for seed in (1, 2)
+    ]
 
     async with sim:
         snapshots = await call(client(sim).admin.datastore("store1").snapshots.get)

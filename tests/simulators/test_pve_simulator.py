@@ -28,7 +28,7 @@ REFERENCE = REPO.parent / "shared" / "reference" / "pve-api-schema.json"
 PBS_SNAPSHOT_TIME = 1_795_000_000  # a backup of VM 101 the PBS datastore already holds
 PBS_VOLID = "pbs-store:backup/vm/101/2026-11-18T11:06:40Z"
 
-# The simulator's certificate is self-signed; the integration checks its fingerprint instead.
+# The simulator's certificate is self-signed, like a fresh PVE install's.
 pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
 
 
@@ -255,6 +255,26 @@ async def test_password_login_gets_a_ticket_that_needs_csrf_on_writes(
     assert with_csrf.status_code == 200
 
 
+async def test_unauthorized_delay_slows_only_refused_calls() -> None:
+    simulator = PveSimulator(nodes=1, guests_per_node=1, unauthorized_delay=0.3)
+    await simulator.start()
+    try:
+        started = time.monotonic()
+        refused = await call(raw_get, simulator, "/version")
+        refused_after = time.monotonic() - started
+        started = time.monotonic()
+        allowed = await call(
+            raw_get, simulator, "/version", headers={"Authorization": simulator.token.header}
+        )
+        allowed_after = time.monotonic() - started
+    finally:
+        await simulator.stop()
+
+    assert (refused.status_code, allowed.status_code) == (401, 200)
+    assert refused_after >= 0.3
+    assert allowed_after < 0.3
+
+
 async def test_wrong_password_fails_the_login(sim: PveSimulator, clients: Clients) -> None:
     with pytest.raises(AuthenticationError, match="code: 401"):
         await clients.password("root@pam", "wrong")
@@ -431,12 +451,32 @@ async def test_task_lists_filter_like_pve(sim: PveSimulator, api: ProxmoxAPI) ->
 async def test_unknown_and_malformed_upids(sim: PveSimulator, api: ProxmoxAPI) -> None:
     unknown = "UPID:pve1:00001234:00005678:6566F0A1:qmstart:100:root@pam:"
 
-    status = await call(api.nodes("pve1").tasks(unknown).status.get)
+    status = await failure(api.nodes("pve1").tasks(unknown).status.get)
+    log = await call(api.nodes("pve1").tasks(unknown).log.get)
     malformed = await failure(api.nodes("pve1").tasks("nonsense").status.get)
 
-    assert (status["status"], status["pid"], status["type"]) == ("stopped", 0x1234, "qmstart")
-    assert malformed.status_code == 400
-    assert malformed.errors == {"upid": "unable to parse worker upid 'nonsense'"}
+    assert (status.status_code, status.errors) == (400, {"upid": "no such task"})
+    assert log == [{"n": 1, "t": "unable to open file - No such file or directory"}]
+    assert (malformed.status_code, malformed.errors) == (
+        400,
+        {"upid": "unable to parse worker upid"},
+    )
+
+
+async def test_task_entries_split_the_token_off_the_user(
+    sim: PveSimulator, api: ProxmoxAPI, clients: Clients
+) -> None:
+    vmid = first_guest(sim, "qemu")
+    other = sim.add_token(token_id="other", privileges={"/vms": {"VM.PowerMgmt", "VM.Audit"}})
+
+    upid = await call(api.nodes("pve1").qemu(vmid).status.reboot.post)
+    status = await wait_for_task(api, "pve1", upid)
+    others_view = await failure(clients.token(other).nodes("pve1").tasks(upid).status.get)
+    others_list = await call(clients.token(other).nodes("pve1").tasks.get)
+
+    assert (status["user"], status["tokenid"]) == ("root@pam", "homelab")
+    assert others_view.content == "Permission check failed (/nodes/pve1, Sys.Audit)"
+    assert others_list == []
 
 
 # --- cluster faults: offline nodes and quorum ----------------------------------------------
@@ -455,7 +495,8 @@ async def test_offline_node_keeps_stale_running_guests_and_answers_595(
     unknown = await call(api.cluster.resources.get, type="vm")
 
     node = next(row for row in resources if row["id"] == "node/pve2")
-    assert node["status"] == "offline"
+    assert (node["status"], node["maxcpu"]) == ("offline", 16)
+    assert "uptime" not in node
     assert stale
     assert {row["status"] for row in resources if row.get("vmid") in stale} == {"running"}
     assert next(row for row in status if row["name"] == "pve2")["online"] == 0
@@ -830,6 +871,8 @@ async def test_every_served_endpoint_answers_as_its_schema_says(
         ).vmid
         for action in ("start", "stop", "shutdown", "reboot", "suspend", "resume")
     }
+    for guest_type in ("qemu", "lxc"):
+        cluster.guest(actions[guest_type, "resume"]).paused = True
     vm, ct = first_guest(sim, "qemu"), first_guest(sim, "lxc")
     cluster.script_next_task(vm, TaskOutcome.never())
     running_upid = await call(node.vzdump.post, vmid=vm, storage="local")

@@ -7,6 +7,8 @@ Alert lists stay out of attributes (the recorder drops attributes over 16 KiB); 
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
     from .runtime import AlertmanagerRuntime
 
 _SUMMARY_MAX = 255
+EVENT_SLICE = 25  # events written per turn of the event loop
 PIPELINE_CHECK_INTERVAL = timedelta(minutes=1)
 
 
@@ -207,17 +210,44 @@ class AlertEventEntity(AlertmanagerEntity, EventEntity):
     def __init__(self, runtime: AlertmanagerRuntime) -> None:
         """Announce the entry's alert transitions."""
         super().__init__(runtime, ALERT_EVENTS)
+        self._pending: deque[AlertTransition] = deque()
+        self._drain: asyncio.Task[None] | None = None
 
     async def async_added_to_hass(self) -> None:
         """Follow the store."""
         await super().async_added_to_hass()
         self.async_on_remove(self.runtime.store.async_add_listener(self._store_changed))
+        self.async_on_remove(self._cancel_drain)
 
     @callback
     def _store_changed(self, transitions: list[AlertTransition]) -> None:
-        for transition in transitions:
-            self._trigger_event(transition.event_type.value, event_attributes(transition.alert))
-            self.async_write_ha_state()
+        if not self._pending and len(transitions) <= EVENT_SLICE:
+            for transition in transitions:
+                self._announce(transition)
+            return
+        # A storm: announce in slices so one delivery never holds the event loop.
+        self._pending.extend(transitions)
+        if self._drain is None:
+            self._drain = self.hass.async_create_task(self._announce_pending())
+
+    async def _announce_pending(self) -> None:
+        try:
+            while self._pending:
+                for _ in range(min(EVENT_SLICE, len(self._pending))):
+                    self._announce(self._pending.popleft())
+                await asyncio.sleep(0)
+        finally:
+            self._drain = None
+
+    @callback
+    def _cancel_drain(self) -> None:
+        if self._drain is not None:
+            self._drain.cancel()
+
+    @callback
+    def _announce(self, transition: AlertTransition) -> None:
+        self._trigger_event(transition.event_type.value, event_attributes(transition.alert))
+        self.async_write_ha_state()
 
 
 def event_attributes(alert: Alert) -> dict[str, Any]:
