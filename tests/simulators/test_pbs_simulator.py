@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import AsyncGenerator, Callable
+import functools
 import itertools
 from pathlib import Path
 import re
@@ -857,8 +858,8 @@ async def test_seeding_is_deterministic_and_lists_5000_snapshots_quickly() -> No
     # Off the loop: building 5000 snapshots twice more would stall it.
     twin, other = [
         await asyncio.to_thread(
-            lambda seed=seed: PbsSimulator(
-                datastores=sizes, guests=50, snapshots_per_guest=100, seed=seed
+            functools.partial(
+                PbsSimulator, datastores=sizes, guests=50, snapshots_per_guest=100, seed=seed
             )
         )
         for seed in (1, 2)
