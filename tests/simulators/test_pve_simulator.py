@@ -698,6 +698,22 @@ async def test_vzdump_to_pbs_adds_a_snapshot_when_the_task_ends(
     assert made.notes == f"{name} on pve1\nvmid {vmid}"
 
 
+async def test_backup_lock_fails_power_tasks_on_the_guest(
+    sim: PveSimulator, api: ProxmoxAPI
+) -> None:
+    vmid = first_guest(sim, "qemu")
+    sim.cluster.script_next_task(vmid, TaskOutcome.never())
+    await call(api.nodes("pve1").vzdump.post, vmid=vmid, storage="pbs-store")
+
+    upid = await call(api.nodes("pve1").qemu(vmid).status.shutdown.post)
+    task = await wait_for_task(api, "pve1", upid)
+    listed = await call(api.cluster.resources.get, type="vm")
+
+    assert task["exitstatus"] == "VM is locked (backup)"
+    assert next(row for row in listed if row["vmid"] == vmid)["lock"] == "backup"
+    assert sim.cluster.guest(vmid).status == "running"
+
+
 async def test_vzdump_to_a_full_datastore_fails_the_job(
     sim: PveSimulator, api: ProxmoxAPI, datastore: FakeDatastore
 ) -> None:

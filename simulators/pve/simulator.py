@@ -1,0 +1,181 @@
+"""`PveSimulator`: the simulated cluster served over HTTPS on the running event loop."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from pathlib import Path
+import secrets
+import shutil
+from types import TracebackType
+from typing import Self
+
+from aiohttp import web
+
+from simulators.backup_link import BackupTarget
+from simulators.tls import SelfSignedCertificate, generate_self_signed
+
+from .access import AccessControl, ApiToken, PrivilegeSpec, User
+from .app import RequestCounter, ServerState, build_app
+from .faults import FaultInjector
+from .model import Cluster
+from .schema import default_subset
+
+
+class PveSimulator:
+    """A stateful Proxmox VE API server on 127.0.0.1 with a self-signed certificate."""
+
+    def __init__(
+        self,
+        *,
+        nodes: int = 3,
+        guests_per_node: int = 4,
+        guests: int | None = None,
+        storages: int = 0,
+        backup_targets: Mapping[str, BackupTarget] | None = None,
+        seed: int = 0,
+        task_duration: float = 1.0,
+        figure_period: float = 10.0,
+        freeze_figures: bool = False,
+        cluster_name: str = "homelab",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        token_id: str = "homelab",  # noqa: S107 - the token's name, not its secret
+        token_secret: str | None = None,
+        root_password: str | None = None,
+        unauthorized_delay: float = 0.0,
+    ) -> None:
+        """Build the cluster; nothing listens until `start()`. See the package docstring.
+
+        `guests` (a cluster total) overrides `guests_per_node`. `unauthorized_delay` delays 401
+        answers as pveproxy does (3 s there; 0 by default so tests stay fast).
+        """
+        self.cluster = Cluster(
+            name=cluster_name,
+            nodes=nodes,
+            guests_per_node=guests_per_node,
+            guests=guests,
+            storages=storages,
+            backup_targets=backup_targets,
+            seed=seed,
+            task_duration=task_duration,
+            figure_period=figure_period,
+            freeze_figures=freeze_figures,
+        )
+        self.access = AccessControl()
+        self.token = self.access.add_token(user="root@pam", token_id=token_id, secret=token_secret)
+        self.root_password = root_password or secrets.token_urlsafe(12)
+        self.access.add_user("root@pam", self.root_password)
+        self.faults = FaultInjector()
+        self.requests = RequestCounter()
+        self.host = host
+        self.unauthorized_delay = unauthorized_delay
+        self._requested_port = port
+        self._port: int | None = None
+        self._certificate: SelfSignedCertificate | None = None
+        self._runner: web.AppRunner | None = None
+
+    def add_token(
+        self,
+        *,
+        user: str = "root@pam",
+        token_id: str,
+        secret: str | None = None,
+        privileges: PrivilegeSpec = None,
+    ) -> ApiToken:
+        """Add an API token; `privileges` None means all, see `PrivilegeSpec` for the forms."""
+        return self.access.add_token(
+            user=user, token_id=token_id, secret=secret, privileges=privileges
+        )
+
+    def add_user(self, user: str, password: str, privileges: PrivilegeSpec = None) -> User:
+        """Add a user who logs in with a password (ticket auth)."""
+        return self.access.add_user(user, password, privileges)
+
+    async def start(self) -> None:
+        """Generate the certificate and listen on `host:port` (port 0: one the OS picks)."""
+        if self._runner is not None:
+            raise RuntimeError("the simulator is already running")
+        self._certificate = generate_self_signed()
+        for node in self.cluster.nodes.values():
+            node.ssl_fingerprint = self._certificate.fingerprint_sha256
+        state = ServerState(
+            cluster=self.cluster,
+            access=self.access,
+            faults=self.faults,
+            requests=self.requests,
+            schema=default_subset(),
+            unauthorized_delay=self.unauthorized_delay,
+        )
+        # Held requests are released on stop, so a short shutdown wait is enough.
+        runner = web.AppRunner(build_app(state), access_log=None, shutdown_timeout=1.0)
+        await runner.setup()
+        site = web.TCPSite(
+            runner,
+            self.host,
+            self._requested_port,
+            ssl_context=self._certificate.server_context(),
+        )
+        try:
+            await site.start()
+        except OSError:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        self._port = runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        """Stop listening, end held requests and pending task timers, remove the certificate."""
+        self.faults.release()
+        self.cluster.tasks.cancel_pending()
+        if self._runner is not None:
+            # Abort instead of a graceful TLS close: that would leave a 30 s shutdown timer per
+            # connection waiting for clients' close_notify, outliving the simulator.
+            server = self._runner.server
+            for connection in server.connections if server is not None else []:
+                if connection.transport is not None:
+                    connection.transport.abort()
+            await self._runner.cleanup()
+            self._runner = None
+            # Let the aborted connections' connection_lost callbacks run.
+            await asyncio.sleep(0)
+        if self._certificate is not None:
+            shutil.rmtree(Path(self._certificate.cert_path).parent, ignore_errors=True)
+
+    async def __aenter__(self) -> Self:
+        """Start, for `async with PveSimulator(...) as sim:`."""
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Stop."""
+        await self.stop()
+
+    @property
+    def port(self) -> int:
+        """The port the simulator listens on."""
+        if self._port is None:
+            raise RuntimeError("the simulator has not been started")
+        return self._port
+
+    @property
+    def url(self) -> str:
+        """The base URL, e.g. `https://127.0.0.1:8006` (the API is below `/api2/json`)."""
+        return f"https://{self.host}:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        """The API root, e.g. `https://127.0.0.1:8006/api2/json`."""
+        return f"{self.url}/api2/json"
+
+    @property
+    def certificate(self) -> SelfSignedCertificate:
+        """The certificate generated at start (its `fingerprint_sha256` as PVE shows it)."""
+        if self._certificate is None:
+            raise RuntimeError("the simulator has not been started")
+        return self._certificate
