@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 from unittest.mock import patch
@@ -375,3 +376,41 @@ async def test_unauthorized_reconciliation_starts_reauth(hass: HomeAssistant) ->
         flows = hass.config_entries.flow.async_progress()
         assert [flow["context"]["source"] for flow in flows] == ["reauth"]
         await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_ten_minutes_of_deliveries_and_polling_do_not_grow(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    post_webhook: WebhookPoster,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """F5: ten simulated minutes leave tasks, timers and history bounded."""
+    entry_options_days = init_integration.runtime_data.options.history_days
+
+    def counts() -> tuple[int, int]:
+        scheduled = hass.loop._scheduled  # type: ignore[attr-defined]
+        return sum(not handle.cancelled() for handle in scheduled), len(asyncio.all_tasks())
+
+    baseline: tuple[int, int] | None = None
+    for second in range(0, 600, 10):
+        fingerprint = f"{second % 50:016x}"
+        await post_webhook(payload(alert(fingerprint)))
+        await post_webhook(
+            payload(alert(fingerprint, status="resolved", ends_at="2026-11-27T10:05:00Z"))
+        )
+        freezer.tick(timedelta(seconds=10))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done()
+        if second == 60:
+            baseline = counts()
+    assert baseline is not None
+    timers, tasks = counts()
+    assert timers <= baseline[0] + 2
+    assert tasks <= baseline[1] + 2
+    store = init_integration.runtime_data.store
+    assert store.active == {}
+    assert len(store.history) <= 50
+    # Retention: a week later the history is gone.
+    freezer.tick(timedelta(days=entry_options_days, minutes=1))
+    await post_webhook(payload(alert("00000000000000ee")))
+    assert len(store.history) == 0
