@@ -142,8 +142,7 @@ def test_flow_translations_cover_steps_errors_and_aborts() -> None:
     """Every form error and abort reason the flow can produce has a text, and none is unused."""
     strings = _json(PACKAGE / "translations" / "en.json")
     source = (PACKAGE / "config_flow.py").read_text()
-    errors = set(re.findall(r'"(?:base|url)": "([a-z_]+)"', source))
-    errors |= set(re.findall(r'\{CONF_URL: "([a-z_]+)"\}', source))
+    errors = set(re.findall(r'\{(?:"base"|CONF_[A-Z]+): "([a-z_]+)"\}', source))
     assert errors == set(strings["config"]["error"])
     aborts = set(re.findall(r'reason="([a-z_]+)"', source)) | {
         "already_configured",
@@ -152,7 +151,7 @@ def test_flow_translations_cover_steps_errors_and_aborts() -> None:
     }
     assert aborts == set(strings["config"]["abort"])
     steps = set(re.findall(r'step_id="([a-z_]+)"', source))
-    assert steps == set(strings["config"]["step"]) | {"init"}
+    assert steps == set(strings["config"]["step"]) | set(strings["options"]["step"])
 
 
 def test_entity_translations_and_icons_match_descriptions() -> None:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryError
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
 from .const import CONF_KIND, DOMAIN, SourceKind
 from .runtime import HomelabAgentsConfigEntry, SourceRuntime
 from .services import async_setup_services
+
+if TYPE_CHECKING:
+    from .proxmox.runtime import ProxmoxRuntime
 
 __all__ = ["HomelabAgentsConfigEntry"]
 
@@ -34,19 +39,25 @@ async def _async_start_source(
     hass: HomeAssistant, entry: HomelabAgentsConfigEntry
 ) -> SourceRuntime:
     kind = entry.data[CONF_KIND]
-    if kind != SourceKind.ALERTMANAGER:
-        # An entry made by a newer release of the integration, after a downgrade.
-        raise ConfigEntryError(
-            translation_domain=DOMAIN,
-            translation_key="unsupported_kind",
-            translation_placeholders={"kind": str(kind)},
-        )
     # Each kind's package is imported only when an entry of that kind exists.
-    from .alertmanager.runtime import AlertmanagerRuntime  # noqa: PLC0415
+    if kind == SourceKind.ALERTMANAGER:
+        from .alertmanager.runtime import AlertmanagerRuntime  # noqa: PLC0415
 
-    runtime = AlertmanagerRuntime(hass, entry)
-    await runtime.async_start()
-    return runtime
+        alertmanager = AlertmanagerRuntime(hass, entry)
+        await alertmanager.async_start()
+        return alertmanager
+    if kind == SourceKind.PROXMOX_VE:
+        from .proxmox.runtime import ProxmoxRuntime  # noqa: PLC0415
+
+        proxmox = ProxmoxRuntime(hass, entry)
+        await proxmox.async_start()
+        return proxmox
+    # An entry made by a newer release of the integration, after a downgrade.
+    raise ConfigEntryError(
+        translation_domain=DOMAIN,
+        translation_key="unsupported_kind",
+        translation_placeholders={"kind": str(kind)},
+    )
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: HomelabAgentsConfigEntry) -> bool:
@@ -55,3 +66,14 @@ async def async_unload_entry(hass: HomeAssistant, entry: HomelabAgentsConfigEntr
     if unloaded:
         await entry.runtime_data.async_unload()
     return unloaded
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: HomelabAgentsConfigEntry, device: dr.DeviceEntry
+) -> bool:
+    """Let the user delete a device whose guest no longer exists (or any stale one)."""
+    if entry.data[CONF_KIND] != SourceKind.PROXMOX_VE or entry.runtime_data is None:
+        return True
+    runtime = cast("ProxmoxRuntime", entry.runtime_data)
+    vmid = runtime.vmid_of_device(device)
+    return vmid is not None and vmid not in runtime.coordinator.data.guests

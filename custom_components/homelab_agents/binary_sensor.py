@@ -8,7 +8,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .runtime import HomelabAgentsConfigEntry
 
-# Entities push their state; nothing here polls or calls a remote system.
+# Coordinators and pushes update these entities; they never poll on their own.
 PARALLEL_UPDATES = 0
 
 

@@ -27,7 +27,7 @@ class SourceKind(StrEnum):
 
 
 # Kinds the config flow offers; later issues add theirs here as they land.
-IMPLEMENTED_KINDS: Final = (SourceKind.ALERTMANAGER,)
+IMPLEMENTED_KINDS: Final = (SourceKind.ALERTMANAGER, SourceKind.PROXMOX_VE)
 
 # Alertmanager entry data and options.
 CONF_WEBHOOK_ID: Final = "webhook_id"
@@ -56,3 +56,10 @@ REQUEST_TIMEOUT: Final = timedelta(seconds=10)
 STORE_SAVE_DELAY: Final = 10  # seconds; bounds disk writes during alert storms
 
 SEVERITIES: Final = ("critical", "warning", "info")
+
+# Proxmox VE entry data and options.
+CONF_TOKEN_ID: Final = "token_id"  # noqa: S105
+CONF_TOKEN_SECRET: Final = "token_secret"  # noqa: S105
+CONF_TASK_TIMEOUT: Final = "task_timeout"
+DEFAULT_PROXMOX_PORT: Final = 8006
+DEFAULT_TASK_TIMEOUT: Final = 300  # seconds; PVE's own shutdown timeout is 180 s

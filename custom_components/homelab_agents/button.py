@@ -1,0 +1,21 @@
+"""Button platform: each source kind adds its own entities."""
+
+from __future__ import annotations
+
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .runtime import HomelabAgentsConfigEntry
+
+# Actions may run in parallel: each source's client serialises its own remote calls.
+PARALLEL_UPDATES = 0
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: HomelabAgentsConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the entry's button entities."""
+    entry.runtime_data.async_setup_platform(Platform.BUTTON, async_add_entities)

@@ -1,0 +1,1 @@
+"""Proxmox VE: cluster inventory over one request per poll, guest power control with tasks."""

@@ -1,0 +1,136 @@
+"""Guest power service actions: target by vmid (and entry) or by device/entity."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Final, cast
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import (
+    config_validation as cv,
+    device_registry as dr,
+    entity_registry as er,
+    service,
+)
+from homeassistant.helpers.target import TargetSelection, async_extract_referenced_entity_ids
+from homeassistant.util.json import JsonObjectType
+import probatio
+
+from ..const import CONF_KIND, DOMAIN, SourceKind
+
+if TYPE_CHECKING:
+    from .runtime import ProxmoxRuntime
+
+ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
+ATTR_VMID: Final = "vmid"
+
+SERVICES: Final = {
+    "start_guest": "start",
+    "shutdown_guest": "shutdown",
+    "reboot_guest": "reboot",
+    "suspend_guest": "suspend",
+    "resume_guest": "resume",
+}
+
+GUEST_SCHEMA: Final = probatio.Schema(
+    {
+        probatio.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
+        probatio.Optional(ATTR_VMID): probatio.All(probatio.Coerce(int), probatio.Range(100)),
+        **cv.ENTITY_SERVICE_FIELDS,
+    }
+)
+
+
+@callback
+def async_setup_proxmox_services(hass: HomeAssistant) -> None:
+    """Register the guest power service actions."""
+    for name, action in SERVICES.items():
+
+        async def handle(call: ServiceCall, action: str = action) -> ServiceResponse:
+            targets = _targets(hass, call)
+            results: list[JsonObjectType] = []
+            for runtime, vmid in targets:
+                result = await runtime.async_power(vmid, action)
+                results.append({"vmid": vmid, **result.as_dict()})
+            # One guest: its result; several (device/area targets): all of them.
+            return results[0] if len(results) == 1 else {"results": cast("list[Any]", results)}
+
+        hass.services.async_register(
+            DOMAIN, name, handle, GUEST_SCHEMA, supports_response=SupportsResponse.OPTIONAL
+        )
+
+
+def _runtimes(hass: HomeAssistant, call: ServiceCall) -> list[ProxmoxRuntime]:
+    if entry_id := call.data.get(ATTR_CONFIG_ENTRY_ID):
+        entry = service.async_get_config_entry(hass, DOMAIN, entry_id)
+        if entry.data.get(CONF_KIND) != SourceKind.PROXMOX_VE:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="not_proxmox_entry",
+                translation_placeholders={"entry_title": entry.title},
+            )
+        return [cast("ProxmoxRuntime", entry.runtime_data)]
+    runtimes = [
+        cast("ProxmoxRuntime", entry.runtime_data)
+        for entry in hass.config_entries.async_entries(DOMAIN)
+        if entry.state is ConfigEntryState.LOADED
+        and entry.data.get(CONF_KIND) == SourceKind.PROXMOX_VE
+    ]
+    if not runtimes:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_proxmox_entry")
+    return runtimes
+
+
+def _targets(hass: HomeAssistant, call: ServiceCall) -> list[tuple[ProxmoxRuntime, int]]:
+    runtimes = _runtimes(hass, call)
+    if (vmid := call.data.get(ATTR_VMID)) is not None:
+        found = [r for r in runtimes if vmid in r.coordinator.data.guests]
+        if not found:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="unknown_guest",
+                translation_placeholders={"vmid": str(vmid)},
+            )
+        if len(found) > 1:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="ambiguous_guest",
+                translation_placeholders={"vmid": str(vmid)},
+            )
+        return [(found[0], vmid)]
+    targets = _device_targets(hass, call, runtimes)
+    if not targets:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="guest_target_missing"
+        )
+    return targets
+
+
+def _device_targets(
+    hass: HomeAssistant, call: ServiceCall, runtimes: list[ProxmoxRuntime]
+) -> list[tuple[ProxmoxRuntime, int]]:
+    referenced = async_extract_referenced_entity_ids(hass, TargetSelection(call.data))
+    entity_registry = er.async_get(hass)
+    device_registry = dr.async_get(hass)
+    device_ids = set(referenced.referenced_devices)
+    for entity_id in referenced.referenced | referenced.indirectly_referenced:
+        if (entry := entity_registry.async_get(entity_id)) and entry.device_id:
+            device_ids.add(entry.device_id)
+    targets: dict[tuple[str, int], tuple[ProxmoxRuntime, int]] = {}
+    for device_id in device_ids:
+        device = device_registry.async_get(device_id)
+        if device is None:
+            continue
+        for runtime in runtimes:
+            if runtime.entry.entry_id not in device.config_entries:
+                continue
+            if (vmid := runtime.vmid_of_device(device)) is not None:
+                targets[runtime.entry.entry_id, vmid] = (runtime, vmid)
+    return [targets[key] for key in sorted(targets)]
