@@ -7,9 +7,18 @@ simulator's datastore provides it. Either simulator runs without the other.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+import datetime as dt
+from typing import Final, Literal, Protocol
 
 type BackupType = Literal["vm", "ct"]
+
+SNAPSHOT_TIME_FORMAT: Final = "%Y-%m-%dT%H:%M:%SZ"
+"""A snapshot's time (UTC) in PBS's snapshot paths, which PVE repeats in a PBS volume id."""
+
+
+def snapshot_time_text(backup_time: int) -> str:
+    """A snapshot's epoch time as PBS writes it in the snapshot's path: `2026-05-01T01:00:00Z`."""
+    return dt.datetime.fromtimestamp(backup_time, dt.UTC).strftime(SNAPSHOT_TIME_FORMAT)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

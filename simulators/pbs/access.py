@@ -10,6 +10,8 @@ import hmac
 import secrets
 from typing import Final
 
+from simulators.acl import AclEntries, acl_path, privileges_at
+
 PRIVILEGES: Final = frozenset(
     {
         "Sys.Audit",
@@ -42,7 +44,7 @@ DATASTORE_AUDIT: Final = frozenset({"Datastore.Audit"})
 
 TICKET_LIFETIME: Final = 7200  # seconds, as PBS: proxmoxer renews after an hour
 
-type Acl = Mapping[str, frozenset[str]]
+type Acl = AclEntries
 """ACL path (`/`, `/datastore/store1`, `/system/tasks`) to the privileges granted there."""
 
 # The paths PBS always reports in /access/permissions, besides the caller's own ACL paths.
@@ -56,18 +58,8 @@ def acl_from(grants: Mapping[str, Collection[str]]) -> Acl:
         unknown = set(privileges) - PRIVILEGES
         if unknown:
             raise ValueError(f"unknown PBS privileges: {sorted(unknown)}")
-        acl["/" + path.strip("/")] = frozenset(privileges)
+        acl[acl_path(path)] = frozenset(privileges)
     return acl
-
-
-def privileges_at(acl: Acl, path: str) -> frozenset[str]:
-    """Privileges an ACL gives on `path`: the most specific entry wins, as in PBS."""
-    parts = [part for part in path.split("/") if part]
-    for depth in range(len(parts), -1, -1):
-        prefix = "/" + "/".join(parts[:depth])
-        if prefix in acl:
-            return acl[prefix]
-    return frozenset()
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-import datetime as dt
 import time
 from typing import Final, Literal
 
-from simulators.backup_link import BackupSnapshot, BackupType
+from simulators.backup_link import BackupSnapshot, BackupType, snapshot_time_text
 
 from .tasks import OK, Task, WorkerTasks
 from .usage import UsageHistory, UsageLedger
@@ -60,8 +59,7 @@ class DatastoreConfig:
 
 def snapshot_path(backup_type: str, backup_id: str, backup_time: int) -> str:
     """`vm/100/2024-05-01T01:00:00Z`, as PBS prints a snapshot."""
-    stamp = dt.datetime.fromtimestamp(backup_time, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return f"{backup_type}/{backup_id}/{stamp}"
+    return f"{backup_type}/{backup_id}/{snapshot_time_text(backup_time)}"
 
 
 @dataclass(frozen=True, slots=True)

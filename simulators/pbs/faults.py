@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-import fnmatch
+
+from simulators.faults import FaultQueue, FaultRule
 
 
 class FaultKind(StrEnum):
@@ -23,29 +24,16 @@ class FaultKind(StrEnum):
 
 
 @dataclass(slots=True, kw_only=True)
-class Fault:
+class Fault(FaultRule):
     """One injected fault; `remaining` None means every matching request."""
 
-    pattern: str
     kind: FaultKind
-    method: str | None
-    remaining: int | None
     delay: float
     hits: int = 0
 
-    def matches(self, method: str, path: str) -> bool:
-        """Whether a request (path without /api2/json) triggers this fault."""
-        return (self.method is None or self.method == method) and fnmatch.fnmatchcase(
-            path, self.pattern
-        )
 
-
-class Faults:
+class Faults(FaultQueue[Fault]):
     """The faults waiting for requests, consumed in the order they were injected."""
-
-    def __init__(self) -> None:
-        """Start without faults."""
-        self._faults: list[Fault] = []
 
     def inject(
         self,
@@ -63,31 +51,22 @@ class Faults:
         """
         if count is not None and count < 1:
             raise ValueError("count must be at least 1 (or None for every request)")
-        fault = Fault(
-            pattern=pattern,
-            kind=FaultKind(kind),
-            method=method.upper() if method else None,
-            remaining=count,
-            delay=delay,
+        return self._add(
+            Fault(
+                pattern=pattern,
+                kind=FaultKind(kind),
+                method=method.upper() if method else None,
+                remaining=count,
+                delay=delay,
+            )
         )
-        self._faults.append(fault)
-        return fault
-
-    def clear(self) -> None:
-        """Remove every fault."""
-        self._faults.clear()
 
     def take(self, method: str, path: str) -> Fault | None:
         """The fault this request triggers, counting it against the fault's budget."""
-        for fault in self._faults:
-            if fault.matches(method, path):
-                fault.hits += 1
-                if fault.remaining is not None:
-                    fault.remaining -= 1
-                    if fault.remaining == 0:
-                        self._faults.remove(fault)
-                return fault
-        return None
+        fault = super().take(method, path)
+        if fault is not None:
+            fault.hits += 1
+        return fault
 
     @property
     def active(self) -> list[Fault]:

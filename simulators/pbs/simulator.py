@@ -6,15 +6,14 @@ import asyncio
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping
 import random
-import shutil
 import time
-from types import TracebackType
-from typing import Final, Self
+from typing import Final
 import uuid
 
 from aiohttp import web
 
-from simulators.tls import SelfSignedCertificate, generate_self_signed
+from simulators.https_server import HttpsSimulator
+from simulators.tls import SelfSignedCertificate
 
 from .access import ADMIN, Access, ApiToken, User, acl_from
 from .app import PbsApi, PbsVersion
@@ -33,10 +32,11 @@ type Privileges = Collection[str] | Mapping[str, Collection[str]]
 """Privilege names granted on `/`, or ACL path to privilege names."""
 
 
-class PbsSimulator:
+class PbsSimulator(HttpsSimulator):
     """A stateful Proxmox Backup Server REST API on 127.0.0.1 over HTTPS.
 
-    See the package docstring (`simulators.pbs`) for the whole Python API.
+    See the package docstring (`simulators.pbs`) for the whole Python API; `certificate` is the
+    self-signed certificate served since `start()`.
     """
 
     def __init__(
@@ -59,13 +59,14 @@ class PbsSimulator:
         with `seed_guests` gets `guests` VMs/containers with `snapshots_per_guest` daily
         snapshots, deterministic by `seed`. Tasks take `task_duration` seconds unless scripted.
         """
+        super().__init__()
         self.host = host
+        # The port to listen on; after `start()` the one listened on (a restart reuses it).
         self.port = port
         self.node = node
         self.clock = clock
         self.faults = Faults()
         self.requests: Counter[tuple[str, str]] = Counter()
-        self._certificate: SelfSignedCertificate | None = None
         rng = random.Random(seed)
         self.tasks = WorkerTasks(
             node=node,
@@ -100,14 +101,6 @@ class PbsSimulator:
             self.datastores[name] = store
         self.unauthorized_delay = unauthorized_delay
         self._stopping: asyncio.Event | None = None
-        self._runner: web.AppRunner | None = None
-
-    @property
-    def certificate(self) -> SelfSignedCertificate:
-        """The self-signed certificate served since `start()`."""
-        if self._certificate is None:
-            raise RuntimeError("the simulator has not been started")
-        return self._certificate
 
     @property
     def url(self) -> str:
@@ -148,9 +141,9 @@ class PbsSimulator:
 
     async def start(self) -> None:
         """Generate a certificate and serve HTTPS on host:port (port 0 picks a free one)."""
-        if self._runner is not None:
-            raise RuntimeError("simulator already started")
-        self._certificate = generate_self_signed()
+        self.port = await self._server.start(self._application, host=self.host, port=self.port)
+
+    def _application(self, certificate: SelfSignedCertificate) -> web.Application:
         # A fresh event per start: an event belongs to the loop that first waits on it.
         self._stopping = asyncio.Event()
         api = PbsApi(
@@ -165,46 +158,10 @@ class PbsSimulator:
             version=PbsVersion(),
             unauthorized_delay=self.unauthorized_delay,
         )
-        runner = web.AppRunner(api.application(), access_log=None, shutdown_timeout=1.0)
-        await runner.setup()
-        site = web.TCPSite(
-            runner, self.host, self.port, ssl_context=self._certificate.server_context()
-        )
-        try:
-            await site.start()
-        except OSError:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        self.port = int(runner.addresses[0][1])
+        return api.application()
 
     async def stop(self) -> None:
         """Release held requests, close every connection and remove the certificate."""
         if self._stopping is not None:
             self._stopping.set()
-        if self._runner is not None:
-            if self._runner.server is not None:
-                # Cut idle keep-alive connections: a graceful TLS close waits up to 30 s for a
-                # close_notify that pooled clients never send, leaving a timer behind.
-                for connection in self._runner.server.connections:
-                    if connection.transport is not None:
-                        connection.transport.abort()
-                await asyncio.sleep(0)
-            await self._runner.cleanup()
-            self._runner = None
-        if self._certificate is not None:
-            shutil.rmtree(self._certificate.cert_path.parent, ignore_errors=True)
-
-    async def __aenter__(self) -> Self:
-        """Start on entering `async with`."""
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        """Stop on leaving `async with`."""
-        await self.stop()
+        await self._server.stop()

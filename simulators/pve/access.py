@@ -10,6 +10,8 @@ import time
 from typing import Final
 import uuid
 
+from simulators.acl import AclEntries, acl_path, privileges_at
+
 # The privileges of PVE's built-in Administrator role.
 ALL_PRIVILEGES: Final = frozenset(
     {
@@ -71,7 +73,7 @@ type PrivilegeSpec = Iterable[str] | Mapping[str, Iterable[str]] | None
 class Acl:
     """Privileges per ACL path; the most specific path with an entry decides, as in PVE."""
 
-    entries: Mapping[str, frozenset[str]]
+    entries: AclEntries
 
     @classmethod
     def from_spec(cls, spec: PrivilegeSpec) -> Acl:
@@ -79,26 +81,16 @@ class Acl:
         if spec is None:
             return cls({"/": ALL_PRIVILEGES})
         if isinstance(spec, Mapping):
-            return cls({_normalise(path): frozenset(privs) for path, privs in spec.items()})
+            return cls({acl_path(path): frozenset(privs) for path, privs in spec.items()})
         return cls({"/": frozenset(spec)})
 
     def privileges_at(self, path: str) -> frozenset[str]:
         """The effective privileges on an ACL path such as `/vms/101`."""
-        current = _normalise(path)
-        while True:
-            if current in self.entries:
-                return self.entries[current]
-            if current == "/":
-                return frozenset()
-            current = current.rsplit("/", 1)[0] or "/"
+        return privileges_at(self.entries, path)
 
     def allows(self, path: str, privilege: str) -> bool:
         """Whether the privilege is granted on the path."""
         return privilege in self.privileges_at(path)
-
-
-def _normalise(path: str) -> str:
-    return "/" + path.strip("/")
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,12 @@ import datetime as dt
 import re
 from typing import Final, Literal
 
-from simulators.backup_link import BackupSnapshot, BackupType
+from simulators.backup_link import (
+    SNAPSHOT_TIME_FORMAT,
+    BackupSnapshot,
+    BackupType,
+    snapshot_time_text,
+)
 
 type ArchiveGuestType = Literal["qemu", "lxc"]
 type ContentEntry = dict[str, str | int | dict[str, str]]
@@ -30,7 +35,7 @@ def backup_type_of(guest_type: ArchiveGuestType) -> BackupType:
 
 def pbs_volid(storage: str, snapshot: BackupSnapshot) -> str:
     """The volume id PVE gives a PBS snapshot, e.g. `pbs-store:backup/vm/101/2026-...Z`."""
-    stamp = dt.datetime.fromtimestamp(snapshot.backup_time, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = snapshot_time_text(snapshot.backup_time)
     return f"{storage}:backup/{snapshot.backup_type}/{snapshot.backup_id}/{stamp}"
 
 
@@ -59,7 +64,7 @@ class VolumeRef:
 def parse_backup_volid(volid: str) -> VolumeRef | None:
     """Parse a PBS or vzdump-archive volume id; None if it is neither."""
     if match := _PBS_VOLUME.fullmatch(volid):
-        stamp = dt.datetime.strptime(match["time"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+        stamp = dt.datetime.strptime(match["time"], SNAPSHOT_TIME_FORMAT).replace(tzinfo=dt.UTC)
         return VolumeRef(
             match["storage"],
             _GUEST_TYPES[match["type"]],

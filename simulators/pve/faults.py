@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from enum import StrEnum
-import fnmatch
 from typing import Final
+
+from simulators.faults import FaultQueue, FaultRule
 
 
 class FaultKind(StrEnum):
@@ -37,14 +38,11 @@ _DEFAULT_DELAYS: Final = {FaultKind.SLOW: 1.0, FaultKind.TIMEOUT: 3600.0}
 
 
 @dataclass(slots=True, kw_only=True)
-class Fault:
+class Fault(FaultRule):
     """One injected fault; `remaining` is None when it never runs out."""
 
-    pattern: str
     kind: FaultKind
-    remaining: int | None
     delay: float
-    method: str | None
     message: str
 
     @property
@@ -52,19 +50,13 @@ class Fault:
         """The HTTP status the fault answers with, for the HTTP kinds."""
         return _STATUS.get(self.kind)
 
-    def matches(self, method: str, path: str) -> bool:
-        """Whether a request (path below `/api2/json`) is affected."""
-        if self.method is not None and self.method.upper() != method:
-            return False
-        return fnmatch.fnmatchcase(path, self.pattern)
 
-
-class FaultInjector:
+class FaultInjector(FaultQueue[Fault]):
     """The faults waiting for matching requests."""
 
     def __init__(self) -> None:
         """Start with no faults."""
-        self._faults: list[Fault] = []
+        super().__init__()
         self._released = asyncio.Event()
 
     def inject(
@@ -84,20 +76,20 @@ class FaultInjector:
         `delay` is the wait for `slow` and `timeout`; `message` overrides the status text.
         """
         fault_kind = FaultKind(kind)
-        fault = Fault(
-            pattern=pattern,
-            kind=fault_kind,
-            remaining=count,
-            delay=_DEFAULT_DELAYS.get(fault_kind, 0.0) if delay is None else delay,
-            method=method,
-            message=message or _DEFAULT_MESSAGES.get(fault_kind, ""),
+        return self._add(
+            Fault(
+                pattern=pattern,
+                kind=fault_kind,
+                remaining=count,
+                delay=_DEFAULT_DELAYS.get(fault_kind, 0.0) if delay is None else delay,
+                method=method,
+                message=message or _DEFAULT_MESSAGES.get(fault_kind, ""),
+            )
         )
-        self._faults.append(fault)
-        return fault
 
     def clear(self) -> None:
         """Remove every fault and release the requests faults are holding."""
-        self._faults.clear()
+        super().clear()
         self.release()
 
     def release(self) -> None:
@@ -109,17 +101,6 @@ class FaultInjector:
     def pending(self) -> list[Fault]:
         """The faults that still affect requests."""
         return list(self._faults)
-
-    def take(self, method: str, path: str) -> Fault | None:
-        """The first fault matching a request, counting it down (and removing it when used up)."""
-        for fault in self._faults:
-            if fault.matches(method, path):
-                if fault.remaining is not None:
-                    fault.remaining -= 1
-                    if fault.remaining <= 0:
-                        self._faults.remove(fault)
-                return fault
-        return None
 
     async def hold(self, seconds: float) -> None:
         """Wait `seconds`, or less if the faults are cleared or the simulator stops."""

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
-from pathlib import Path
 import secrets
-import shutil
-from types import TracebackType
-from typing import Self
 
 from aiohttp import web
 
 from simulators.backup_link import BackupTarget
-from simulators.tls import SelfSignedCertificate, generate_self_signed
+from simulators.https_server import HttpsSimulator
+from simulators.tls import SelfSignedCertificate
 
 from .access import AccessControl, ApiToken, PrivilegeSpec, User
 from .app import RequestCounter, ServerState, build_app
@@ -22,8 +18,11 @@ from .model import Cluster
 from .schema import default_subset
 
 
-class PveSimulator:
-    """A stateful Proxmox VE API server on 127.0.0.1 with a self-signed certificate."""
+class PveSimulator(HttpsSimulator):
+    """A stateful Proxmox VE API server on 127.0.0.1 with a self-signed certificate.
+
+    `certificate` (its `fingerprint_sha256` as PVE shows it) is there from `start()` on.
+    """
 
     def __init__(
         self,
@@ -50,6 +49,7 @@ class PveSimulator:
         `guests` (a cluster total) overrides `guests_per_node`. `unauthorized_delay` delays 401
         answers as pveproxy does (3 s there; 0 by default so tests stay fast).
         """
+        super().__init__()
         self.cluster = Cluster(
             name=cluster_name,
             nodes=nodes,
@@ -71,9 +71,6 @@ class PveSimulator:
         self.host = host
         self.unauthorized_delay = unauthorized_delay
         self._requested_port = port
-        self._port: int | None = None
-        self._certificate: SelfSignedCertificate | None = None
-        self._runner: web.AppRunner | None = None
 
     def add_token(
         self,
@@ -94,11 +91,12 @@ class PveSimulator:
 
     async def start(self) -> None:
         """Generate the certificate and listen on `host:port` (port 0: one the OS picks)."""
-        if self._runner is not None:
-            raise RuntimeError("the simulator is already running")
-        self._certificate = generate_self_signed()
+        await self._server.start(self._application, host=self.host, port=self._requested_port)
+
+    def _application(self, certificate: SelfSignedCertificate) -> web.Application:
+        # Nodes report the certificate's fingerprint, as PVE shows it for each node.
         for node in self.cluster.nodes.values():
-            node.ssl_fingerprint = self._certificate.fingerprint_sha256
+            node.ssl_fingerprint = certificate.fingerprint_sha256
         state = ServerState(
             cluster=self.cluster,
             access=self.access,
@@ -107,75 +105,25 @@ class PveSimulator:
             schema=default_subset(),
             unauthorized_delay=self.unauthorized_delay,
         )
-        # Held requests are released on stop, so a short shutdown wait is enough.
-        runner = web.AppRunner(build_app(state), access_log=None, shutdown_timeout=1.0)
-        await runner.setup()
-        site = web.TCPSite(
-            runner,
-            self.host,
-            self._requested_port,
-            ssl_context=self._certificate.server_context(),
-        )
-        try:
-            await site.start()
-        except OSError:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        self._port = runner.addresses[0][1]
+        return build_app(state)
 
     async def stop(self) -> None:
         """Stop listening, end held requests and pending task timers, remove the certificate."""
         self.faults.release()
         self.cluster.tasks.cancel_pending()
-        if self._runner is not None:
-            # Abort instead of a graceful TLS close: that would leave a 30 s shutdown timer per
-            # connection waiting for clients' close_notify, outliving the simulator.
-            server = self._runner.server
-            for connection in server.connections if server is not None else []:
-                if connection.transport is not None:
-                    connection.transport.abort()
-            await self._runner.cleanup()
-            self._runner = None
-            # Let the aborted connections' connection_lost callbacks run.
-            await asyncio.sleep(0)
-        if self._certificate is not None:
-            shutil.rmtree(Path(self._certificate.cert_path).parent, ignore_errors=True)
-
-    async def __aenter__(self) -> Self:
-        """Start, for `async with PveSimulator(...) as sim:`."""
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        """Stop."""
-        await self.stop()
+        await self._server.stop()
 
     @property
     def port(self) -> int:
         """The port the simulator listens on."""
-        if self._port is None:
-            raise RuntimeError("the simulator has not been started")
-        return self._port
+        return self._server.port
 
     @property
     def url(self) -> str:
         """The base URL, e.g. `https://127.0.0.1:8006` (the API is below `/api2/json`)."""
-        return f"https://{self.host}:{self.port}"
+        return self._server.url
 
     @property
     def api_url(self) -> str:
         """The API root, e.g. `https://127.0.0.1:8006/api2/json`."""
         return f"{self.url}/api2/json"
-
-    @property
-    def certificate(self) -> SelfSignedCertificate:
-        """The certificate generated at start (its `fingerprint_sha256` as PVE shows it)."""
-        if self._certificate is None:
-            raise RuntimeError("the simulator has not been started")
-        return self._certificate
