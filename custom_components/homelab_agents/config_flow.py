@@ -346,6 +346,7 @@ class HomelabAgentsConfigFlow(ConfigFlow, domain=DOMAIN):
             )
             placeholders.update(extra)
             if unique_id is not None:
+                await self.async_set_unique_id(unique_id)
                 self._abort_if_unique_id_mismatch(reason="wrong_cluster")
                 return self.async_update_reload_and_abort(entry, data_updates=_clean(user_input))
         return self.async_show_form(

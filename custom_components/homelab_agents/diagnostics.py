@@ -9,10 +9,16 @@ from homeassistant.const import CONF_PASSWORD, CONF_URL, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from yarl import URL
 
-from .const import CONF_WEBHOOK_ID, CONF_WEBHOOK_TOKEN
+from .const import CONF_TOKEN_SECRET, CONF_WEBHOOK_ID, CONF_WEBHOOK_TOKEN
 from .runtime import HomelabAgentsConfigEntry
 
-TO_REDACT = {CONF_PASSWORD, CONF_USERNAME, CONF_WEBHOOK_ID, CONF_WEBHOOK_TOKEN}
+TO_REDACT = {
+    CONF_PASSWORD,
+    CONF_TOKEN_SECRET,
+    CONF_USERNAME,
+    CONF_WEBHOOK_ID,
+    CONF_WEBHOOK_TOKEN,
+}
 
 
 def _redact_url(value: str) -> str:

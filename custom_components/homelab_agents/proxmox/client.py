@@ -96,24 +96,39 @@ class ProxmoxClient:
             # The user chose not to verify; the repair issue says so once, not every poll.
             warnings.simplefilter("ignore", InsecureRequestWarning)
             try:
-                if self._api is None:
-                    self._api = self._connect()
-                resource = self._api(path)
-                request: Callable[..., Any] = getattr(resource, method)
-                return request(**params)
-            except AuthenticationError as err:
-                self._api = None
-                match = _CODE_IN_LOGIN_ERROR.search(str(err))
-                if match and match.group(1) in ("401", "403"):
-                    raise ProxmoxAuthError("login refused") from err
-                raise ProxmoxConnectionError(f"login failed: {_without_secrets(err)}") from err
-            except ResourceException as err:
-                raise _from_status(err) from err
-            except requests.exceptions.SSLError as err:
-                self._api = None
-                raise ProxmoxTlsError("TLS certificate not accepted") from err
-            except (requests.exceptions.RequestException, OSError) as err:
+                try:
+                    return self._request(method, path, params)
+                except requests.exceptions.ConnectionError:
+                    if method != "get":
+                        raise
+                    # A kept-alive connection the server closed while idle: a GET is safe
+                    # to send again.
+                    return self._request(method, path, params)
+            except requests.exceptions.ConnectionError as err:
                 raise ProxmoxConnectionError(type(err).__name__) from err
+
+    def _request(self, method: str, path: str, params: dict[str, Any]) -> Any:
+        try:
+            if self._api is None:
+                self._api = self._connect()
+            resource = self._api(path)
+            request: Callable[..., Any] = getattr(resource, method)
+            return request(**params)
+        except AuthenticationError as err:
+            self._api = None
+            match = _CODE_IN_LOGIN_ERROR.search(str(err))
+            if match and match.group(1) in ("401", "403"):
+                raise ProxmoxAuthError("login refused") from err
+            raise ProxmoxConnectionError(f"login failed: {_without_secrets(err)}") from err
+        except ResourceException as err:
+            raise _from_status(err) from err
+        except requests.exceptions.SSLError as err:
+            self._api = None
+            raise ProxmoxTlsError("TLS certificate not accepted") from err
+        except requests.exceptions.ConnectionError:
+            raise  # the caller decides whether a retry is safe
+        except (requests.exceptions.RequestException, OSError) as err:
+            raise ProxmoxConnectionError(type(err).__name__) from err
 
 
 def _without_secrets(err: Exception) -> str:

@@ -118,7 +118,7 @@ class ClusterDevices:
     def remove_guest(self, vmid: int) -> None:
         """Detach a deleted guest's device (and its entities) from the entry."""
         identifier = guest_identifier(self._identity, vmid)
-        device = self._registry.async_get_device(identifiers={(DOMAIN, identifier)})
+        device = self._registry.async_get_device_by_identifier((DOMAIN, identifier), self._entry_id)
         if device is not None:
             self._registry.async_update_device(device.id, remove_config_entry_id=self._entry_id)
         self._ids.pop(identifier, None)

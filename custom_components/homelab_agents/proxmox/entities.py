@@ -33,7 +33,7 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from ..const import DOMAIN
 from .coordinator import ProxmoxCoordinator
 from .devices import cluster_identifier, guest_identifier, node_identifier, storage_identifier
-from .models import ClusterSnapshot, Guest, Node, Storage, started_at
+from .models import ClusterSnapshot, Guest, Node, Storage
 
 if TYPE_CHECKING:
     from .runtime import ProxmoxRuntime
@@ -161,7 +161,7 @@ GUEST_SENSORS: tuple[GuestSensorDescription, ...] = (
         device_class=SensorDeviceClass.TIMESTAMP,
         entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
-        value_fn=lambda g, s: started_at(s.polled_at, g.uptime) if g.running else None,
+        value_fn=lambda g, s: s.boot_times.get(f"guest/{g.vmid}"),
     ),
 )
 
@@ -193,7 +193,7 @@ NODE_SENSORS: tuple[NodeSensorDescription, ...] = (
         translation_key="started",
         device_class=SensorDeviceClass.TIMESTAMP,
         entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda n, s: started_at(s.polled_at, n.uptime),
+        value_fn=lambda n, s: s.boot_times.get(f"node/{n.name}"),
     ),
 )
 

@@ -73,6 +73,7 @@ class ClusterSnapshot:
     guests: dict[int, Guest]
     storages: dict[str, Storage]  # keyed by storage_key()
     net_rates: dict[int, tuple[float | None, float | None]] = field(default_factory=dict)
+    boot_times: dict[str, datetime] = field(default_factory=dict)  # "node/x", "guest/101"
 
 
 def storage_key(storage: Storage) -> str:
@@ -158,6 +159,7 @@ def parse_resources(
         guests=guests,
         storages=storages,
         net_rates=_net_rates(guests, polled_at, previous),
+        boot_times=_boot_times(nodes, guests, polled_at, previous),
     )
 
 
@@ -199,9 +201,25 @@ def _rate(before: int | None, after: int | None, elapsed: float) -> float | None
     return round((after - before) / elapsed, 1)
 
 
-def started_at(polled_at: datetime, uptime: int | None) -> datetime | None:
-    """Boot time to the minute, so it stays the same from poll to poll."""
-    if not uptime:
-        return None
-    boot = polled_at - timedelta(seconds=uptime)
-    return boot.replace(second=0, microsecond=0)
+# Uptimes in /cluster/resources lag by up to a statistics period, so a boot time computed from
+# them wobbles; a change smaller than this is the same boot.
+_BOOT_TOLERANCE = timedelta(minutes=2)
+
+
+def _boot_times(
+    nodes: dict[str, Node],
+    guests: dict[int, Guest],
+    polled_at: datetime,
+    previous: ClusterSnapshot | None,
+) -> dict[str, datetime]:
+    uptimes = {f"node/{name}": node.uptime for name, node in nodes.items()}
+    uptimes |= {f"guest/{vmid}": g.uptime for vmid, g in guests.items() if g.running}
+    known = previous.boot_times if previous is not None else {}
+    boot_times: dict[str, datetime] = {}
+    for key, uptime in uptimes.items():
+        if not uptime:
+            continue
+        boot = (polled_at - timedelta(seconds=uptime)).replace(microsecond=0)
+        before = known.get(key)
+        boot_times[key] = before if before and abs(boot - before) < _BOOT_TOLERANCE else boot
+    return boot_times

@@ -254,7 +254,8 @@ class ProxmoxRuntime:
                 **result.as_dict(),
             },
         )
-        await self.coordinator.async_request_refresh()
+        # Show the outcome at once (the debounced refresh would wait out its cooldown).
+        await self.coordinator.async_refresh()
         if result.outcome is TaskOutcome.ERROR:
             raise HomeAssistantError(
                 translation_domain=DOMAIN,

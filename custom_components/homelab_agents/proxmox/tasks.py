@@ -11,7 +11,9 @@ from typing import Any
 
 from .client import ProxmoxClient, ProxmoxError
 
-TASK_POLL_INTERVAL = 1.0
+# Quick tasks (most starts) finish within a second; long ones are asked less often.
+FIRST_POLL = 0.2
+MAX_POLL = 2.0
 
 
 class TaskOutcome(StrEnum):
@@ -58,11 +60,11 @@ async def wait_for_task(
     node: str,
     upid: str,
     wait: timedelta,
-    poll_interval: float = TASK_POLL_INTERVAL,
 ) -> TaskResult:
     """Poll the task's status until it stops or `wait` passes (then UNKNOWN)."""
     started = time.monotonic()
     deadline = started + wait.total_seconds()
+    poll_interval = FIRST_POLL
     while True:
         try:
             status = await client.call("get", f"nodes/{node}/tasks/{upid}/status")
@@ -86,4 +88,5 @@ async def wait_for_task(
                 exitstatus=None,
                 duration=time.monotonic() - started,
             )
-        await asyncio.sleep(poll_interval)
+        await asyncio.sleep(min(poll_interval, max(deadline - time.monotonic(), 0)))
+        poll_interval = min(poll_interval * 2, MAX_POLL)
