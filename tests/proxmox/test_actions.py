@@ -9,6 +9,7 @@ from typing import Any
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -29,6 +30,21 @@ async def _call(hass: HomeAssistant, service: str, **data: Any) -> Any:
     return await hass.services.async_call(
         DOMAIN, service, data, blocking=True, return_response=True
     )
+
+
+@pytest.fixture
+async def other_entry(hass: HomeAssistant) -> MockConfigEntry:
+    """A loaded entry of another kind (Alertmanager, unreachable)."""
+    await async_setup_component(hass, "http", {})
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id="am",
+        data={"kind": "alertmanager", "url": "http://127.0.0.1:9", "webhook_id": "c" * 64},
+    )
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
 
 
 @pytest.fixture
@@ -120,6 +136,9 @@ async def test_switch_and_buttons(
     await hass.services.async_call("switch", "turn_on", {"entity_id": switch}, blocking=True)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert hass.states.get(switch).state == "on"
+    registry.async_update_entity(button, disabled_by=None)
+    await hass.config_entries.async_reload(setup_proxmox.entry_id)
+    await hass.async_block_till_done()
     await hass.services.async_call("button", "press", {"entity_id": button}, blocking=True)
     reboots = [k for k in pve.requests if k.endswith("/status/reboot")]
     assert reboots
@@ -275,3 +294,53 @@ async def test_concurrent_actions_never_overlap_on_the_client(
     assert [r["status"] for r in results[1:]] == ["ok"] * len(calls)
     assert len(calls) == 5
     assert most == 1
+
+
+async def test_entry_selection_errors(
+    hass: HomeAssistant,
+    pve: PveSimulator,
+    setup_proxmox: MockConfigEntry,
+    other_entry: MockConfigEntry,
+) -> None:
+    """A named entry must be a Proxmox one; a VM ID in two clusters needs the entry."""
+    with pytest.raises(ServiceValidationError) as err:
+        await _call(hass, "start_guest", vmid=100, config_entry_id=other_entry.entry_id)
+    assert err.value.translation_key == "not_proxmox_entry"
+    result = await _call(
+        hass, "start_guest", vmid=_vmid(pve, "stopped"), config_entry_id=setup_proxmox.entry_id
+    )
+    assert result["status"] == "ok"
+
+
+async def test_vmid_in_two_clusters_is_ambiguous(
+    hass: HomeAssistant, pve: PveSimulator, setup_proxmox: MockConfigEntry
+) -> None:
+    """The same VM ID in two configured clusters must name the entry."""
+    async with PveSimulator(nodes=1, guests_per_node=1, cluster_name="other", seed=2) as other:
+        entry = MockConfigEntry(
+            domain=DOMAIN,
+            unique_id="cluster:other",
+            title="Proxmox VE other",
+            data={
+                **setup_proxmox.data,
+                "host": other.host,
+                "port": other.port,
+                "token_id": other.token.token_id,
+                "token_secret": other.token.secret,
+            },
+        )
+        entry.add_to_hass(hass)
+        await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        with pytest.raises(ServiceValidationError) as err:
+            await _call(hass, "start_guest", vmid=100)
+        assert err.value.translation_key == "ambiguous_guest"
+        await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_no_proxmox_entry(hass: HomeAssistant) -> None:
+    """Without a loaded Proxmox entry the services say so."""
+    assert await async_setup_component(hass, DOMAIN, {})
+    with pytest.raises(ServiceValidationError) as err:
+        await _call(hass, "start_guest", vmid=100)
+    assert err.value.translation_key == "no_proxmox_entry"

@@ -76,7 +76,7 @@ async def test_devices_and_entities(
 async def test_few_entities_enabled_per_guest(
     hass: HomeAssistant, pve: PveSimulator, setup_proxmox: MockConfigEntry
 ) -> None:
-    """A guest has at most five entities enabled by default (2,000 guests fit in 10,000)."""
+    """A guest has four entities enabled by default (2,000 guests fit in 10,000)."""
     registry = er.async_get(hass)
     vmid = next(iter(pve.cluster.guests))
     entries = [
@@ -86,7 +86,7 @@ async def test_few_entities_enabled_per_guest(
     ]
     enabled = sorted(e.unique_id.rsplit("_", 1)[-1] for e in entries if not e.disabled)
     assert len(entries) > 5
-    assert enabled == ["cpu", "memory", "power", "reboot", "status"]
+    assert enabled == ["cpu", "memory", "power", "status"]
 
 
 async def test_one_poll_is_two_requests_and_unchanged_poll_writes_nothing(
@@ -296,3 +296,46 @@ async def test_stale_device_removal_is_allowed_only_for_gone_guests(
         (DOMAIN, "cluster:homelab/node/pve1"), setup_proxmox.entry_id
     )
     assert not await async_remove_config_entry_device(hass, setup_proxmox, node)
+
+
+async def test_password_login_server_error_is_retry_not_reauth(
+    hass: HomeAssistant, pve: PveSimulator, proxmox_entry: MockConfigEntry
+) -> None:
+    """P5: a login answering 500 makes setup retry; it never asks for new credentials."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id="cluster:homelab",
+        data={
+            **{k: v for k, v in proxmox_entry.data.items() if not k.startswith("token")},
+            "username": "root@pam",
+            "password": pve.root_password,
+        },
+    )
+    pve.faults.inject("/access/ticket", FaultKind.HTTP_500, count=1)
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert not hass.config_entries.flow.async_progress()
+    await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+
+
+async def test_wrong_password_at_start_asks_for_credentials(
+    hass: HomeAssistant, pve: PveSimulator, proxmox_entry: MockConfigEntry
+) -> None:
+    """A refused password login is an authentication failure (reauth)."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id="cluster:homelab",
+        data={
+            **{k: v for k, v in proxmox_entry.data.items() if not k.startswith("token")},
+            "username": "root@pam",
+            "password": "wrong",
+        },
+    )
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    flows = hass.config_entries.flow.async_progress()
+    assert [flow["context"]["source"] for flow in flows] == ["reauth"]

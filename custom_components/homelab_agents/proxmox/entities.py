@@ -1,8 +1,8 @@
 """Proxmox VE entities: cluster, node, guest and storage devices and their figures.
 
 A 2,000-guest cluster must stay under Home Assistant's 10,000 entities per entry: a guest has
-five entities enabled by default (power switch, status, CPU, memory, reboot button); the rest
-are created disabled. Entities write state only when what they show changed.
+four entities enabled by default (power switch, status, CPU, memory); the rest (reboot and
+shutdown buttons, memory and disk used, network rates, start time) are created disabled. Entities write state only when what they show changed.
 """
 
 from __future__ import annotations
@@ -242,7 +242,9 @@ NODE_ONLINE = BinarySensorEntityDescription(
 )
 QUORATE = BinarySensorEntityDescription(key="quorate", translation_key="quorate")
 POWER = SwitchEntityDescription(key="power", translation_key="power")
-REBOOT = ButtonEntityDescription(key="reboot", translation_key="reboot")
+REBOOT = ButtonEntityDescription(
+    key="reboot", translation_key="reboot", entity_registry_enabled_default=False
+)
 SHUTDOWN = ButtonEntityDescription(
     key="shutdown", translation_key="shutdown", entity_registry_enabled_default=False
 )
