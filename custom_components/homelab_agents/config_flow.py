@@ -44,9 +44,11 @@ from .alertmanager.receiver_config import receiver_snippet, webhook_url
 from .alertmanager.runtime import client_for
 from .const import (
     CONF_CLUSTER_PEERS,
+    CONF_CONFIRMATION_MINUTES,
     CONF_HEARTBEAT_TIMEOUT,
     CONF_HISTORY_DAYS,
     CONF_KIND,
+    CONF_PLANNED_SILENCES,
     CONF_RECEIVER,
     CONF_RECONCILE_INTERVAL,
     CONF_REQUIRE_TOKEN,
@@ -56,6 +58,7 @@ from .const import (
     CONF_WATCHDOG_ALERT,
     CONF_WEBHOOK_ID,
     CONF_WEBHOOK_TOKEN,
+    DEFAULT_CONFIRMATION_MINUTES,
     DEFAULT_HEARTBEAT_TIMEOUT,
     DEFAULT_HISTORY_DAYS,
     DEFAULT_PROXMOX_PORT,
@@ -133,6 +136,10 @@ PROXMOX_OPTIONS_SCHEMA = probatio.Schema(
         probatio.Required(CONF_TASK_TIMEOUT, default=DEFAULT_TASK_TIMEOUT): probatio.All(
             _minutes(10, 3600), probatio.Coerce(int)
         ),
+        probatio.Required(
+            CONF_CONFIRMATION_MINUTES, default=DEFAULT_CONFIRMATION_MINUTES
+        ): probatio.All(_minutes(1, 60), probatio.Coerce(int)),
+        probatio.Required(CONF_PLANNED_SILENCES, default=True): bool,
     }
 )
 OPTIONS_SCHEMA = probatio.Schema(

@@ -63,3 +63,6 @@ CONF_TOKEN_SECRET: Final = "token_secret"  # noqa: S105
 CONF_TASK_TIMEOUT: Final = "task_timeout"
 DEFAULT_PROXMOX_PORT: Final = 8006
 DEFAULT_TASK_TIMEOUT: Final = 300  # seconds; PVE's own shutdown timeout is 180 s
+CONF_CONFIRMATION_MINUTES: Final = "confirmation_minutes"
+DEFAULT_CONFIRMATION_MINUTES: Final = 5
+CONF_PLANNED_SILENCES: Final = "planned_silences"

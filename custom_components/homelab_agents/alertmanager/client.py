@@ -147,6 +147,17 @@ class AlertmanagerClient:
             {"name": name, "value": value, "isRegex": False, "isEqual": True}
             for name, value in sorted(labels.items())
         ]
+        return await self.create_silence_matching(matchers, starts_at, ends_at, created_by, comment)
+
+    async def create_silence_matching(
+        self,
+        matchers: list[dict[str, Any]],
+        starts_at: datetime,
+        ends_at: datetime,
+        created_by: str,
+        comment: str,
+    ) -> Silence:
+        """Silence the alerts these Alertmanager matchers select."""
         body = await self._request(
             "POST",
             "silences",

@@ -349,11 +349,11 @@ class AlertStore:
         return alert
 
     @callback
-    def async_add_silence(self, silence: Silence, fingerprint: str) -> None:
-        """Record a silence just created for an alert."""
+    def async_add_silence(self, silence: Silence, fingerprint: str | None) -> None:
+        """Record a silence just created (for an alert, or by matchers)."""
         self.silences[silence.id] = silence
         transitions: list[AlertTransition] = []
-        if (alert := self.active.get(fingerprint)) is not None:
+        if fingerprint is not None and (alert := self.active.get(fingerprint)) is not None:
             self._set_silenced_by(alert, [*alert.silenced_by, silence.id], transitions)
         self._commit(transitions, True)
 

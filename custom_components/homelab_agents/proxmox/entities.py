@@ -2,7 +2,8 @@
 
 A 2,000-guest cluster must stay under Home Assistant's 10,000 entities per entry: a guest has
 four entities enabled by default (power switch, status, CPU, memory); the rest (reboot and
-shutdown buttons, memory and disk used, network rates, start time) are created disabled. Entities write state only when what they show changed.
+shutdown buttons, memory and disk used, network rates, start time) are created disabled.
+Entities write state only when what they show changed.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
+from ..confirm import async_get_confirmations
 from ..const import DOMAIN
 from .coordinator import ProxmoxCoordinator
 from .devices import cluster_identifier, guest_identifier, node_identifier, storage_identifier
@@ -478,10 +480,44 @@ class QuorateSensor(ProxmoxEntity, BinarySensorEntity):
         return True if quorate is None else quorate
 
 
+class PendingConfirmationsSensor(SensorEntity):
+    """Destructive actions of this cluster waiting for their requester's confirmation."""
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+    _attr_state_class = SensorStateClass.MEASUREMENT
+    _attr_translation_key = "pending_confirmations"
+
+    def __init__(self, runtime: ProxmoxRuntime) -> None:
+        """Count the entry's pending actions."""
+        self.runtime = runtime
+        self._attr_unique_id = f"{runtime.identity}_cluster_pending_confirmations"
+        self._attr_device_info = device_ref(cluster_identifier(runtime.identity))
+        self._attr_native_value = self._count()
+
+    def _count(self) -> int:
+        confirmations = async_get_confirmations(self.runtime.hass)
+        return len(confirmations.pending(config_entry_id=self.runtime.entry.entry_id))
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the confirmation registry."""
+        self.async_on_remove(async_get_confirmations(self.hass).async_add_listener(self._changed))
+
+    @callback
+    def _changed(self) -> None:
+        count = self._count()
+        if count != self._attr_native_value:
+            self._attr_native_value = count
+            self.async_write_ha_state()
+
+
 def cluster_entities(runtime: ProxmoxRuntime, platform: str) -> list[Entity]:
     """Entities of the cluster device."""
     if platform == "sensor":
-        return [ClusterSensor(runtime, d) for d in CLUSTER_SENSORS]
+        return [
+            *(ClusterSensor(runtime, d) for d in CLUSTER_SENSORS),
+            PendingConfirmationsSensor(runtime),
+        ]
     if platform == "binary_sensor":
         return [QuorateSensor(runtime)]
     return []

@@ -22,14 +22,20 @@ from homeassistant.exceptions import (
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.util.json import JsonObjectType
 
+from ..confirm import PendingAction, async_get_confirmations
 from ..const import (
+    CONF_CONFIRMATION_MINUTES,
+    CONF_PLANNED_SILENCES,
     CONF_TASK_TIMEOUT,
     CONF_TOKEN_ID,
     CONF_TOKEN_SECRET,
+    DEFAULT_CONFIRMATION_MINUTES,
     DEFAULT_TASK_TIMEOUT,
     DOMAIN,
 )
+from ..planned_silences import PlannedSilence, async_expire_later, async_silence_guest
 from ..runtime import HomelabAgentsConfigEntry
 from .client import (
     ProxmoxAuthError,
@@ -41,11 +47,14 @@ from .client import (
 from .coordinator import ProxmoxCoordinator
 from .devices import ClusterDevices
 from .entities import cluster_entities, guest_entities, node_entities, storage_entities
-from .models import ClusterSnapshot
+from .models import ClusterSnapshot, Guest
 from .tasks import TaskOutcome, TaskResult, wait_for_task
 
 EVENT_TASK_FINISHED: Final = f"{DOMAIN}_task_finished"
-POWER_ACTIONS: Final = ("start", "shutdown", "reboot", "suspend", "resume")
+# Actions Home Assistant plans around: alerts about the guest are silenced meanwhile.
+PLANNED_ACTIONS: Final = frozenset({"shutdown", "reboot", "stop", "reset"})
+DESTRUCTIVE_GUEST_ACTIONS: Final = {"stop": "Hard stop", "reset": "Reset"}
+NODE_COMMANDS: Final = {"shutdown": "Shut down node", "reboot": "Reboot node"}
 
 
 def credentials_from(data: dict[str, Any]) -> ProxmoxCredentials:
@@ -81,6 +90,10 @@ class ProxmoxRuntime:
         self.task_timeout = timedelta(
             seconds=entry.options.get(CONF_TASK_TIMEOUT, DEFAULT_TASK_TIMEOUT)
         )
+        self.confirmation_ttl = timedelta(
+            minutes=entry.options.get(CONF_CONFIRMATION_MINUTES, DEFAULT_CONFIRMATION_MINUTES)
+        )
+        self.planned_silences = entry.options.get(CONF_PLANNED_SILENCES, True)
         self.web_url = f"https://{entry.data[CONF_HOST]}:{entry.data[CONF_PORT]}/"
         self._adders: dict[str, AddConfigEntryEntitiesCallback] = {}
         self._known_nodes: set[str] = set()
@@ -99,7 +112,8 @@ class ProxmoxRuntime:
         self.entry.async_on_unload(self.coordinator.async_add_listener(self._cluster_changed))
 
     async def async_unload(self) -> None:
-        """Nothing to flush: state lives in Proxmox."""
+        """Pending confirmations of this entry would act on a stale runtime: cancel them."""
+        async_get_confirmations(self.hass).async_cancel_entry(self.entry.entry_id)
 
     def diagnostics(self) -> dict[str, Any]:
         """Counts and poll state; no guest names beyond ids."""
@@ -212,8 +226,71 @@ class ProxmoxRuntime:
 
     # Power actions
 
-    async def async_power(self, vmid: int, action: str) -> TaskResult:
-        """Run a non-destructive power action, wait for its task, announce and return it."""
+    @callback
+    def async_request_destructive(self, vmid: int, action: str, requester: str) -> PendingAction:
+        """Hard stop or reset: only recorded; it runs when its requester confirms it."""
+        guest = self._guest(vmid)
+        label = guest.name or f"guest {vmid}"
+        summary = f"{DESTRUCTIVE_GUEST_ACTIONS[action]} of {label} (VM ID {vmid}) on {guest.node}"
+
+        async def execute() -> JsonObjectType:
+            return {"vmid": vmid, **(await self.async_power(vmid, action)).as_dict()}
+
+        return async_get_confirmations(self.hass).async_request(
+            kind=f"{action}_guest",
+            summary=summary,
+            requester=requester,
+            config_entry_id=self.entry.entry_id,
+            target={"vmid": vmid, "name": guest.name, "node": guest.node, "action": action},
+            execute=execute,
+            ttl=self.confirmation_ttl,
+        )
+
+    @callback
+    def async_request_node_power(self, node: str, command: str, requester: str) -> PendingAction:
+        """Shut down or reboot a node: only recorded; it runs on confirmation."""
+        if node not in self.coordinator.data.nodes:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="unknown_node",
+                translation_placeholders={"node": node},
+            )
+        running = sum(g.running for g in self.coordinator.data.guests.values() if g.node == node)
+        summary = f"{NODE_COMMANDS[command]} {node} ({running} running guests)"
+
+        async def execute() -> JsonObjectType:
+            await self._call_node(node, command)
+            return {"node": node, "command": command, "status": "ok"}
+
+        return async_get_confirmations(self.hass).async_request(
+            kind=f"{command}_node",
+            summary=summary,
+            requester=requester,
+            config_entry_id=self.entry.entry_id,
+            target={"node": node, "command": command},
+            execute=execute,
+            ttl=self.confirmation_ttl,
+        )
+
+    async def _call_node(self, node: str, command: str) -> None:
+        try:
+            await self.client.call("post", f"nodes/{node}/status", command=command)
+        except ProxmoxPermissionError as err:
+            self._raise_privilege_issue(str(err))
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="missing_privilege",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        except ProxmoxError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="node_action_failed",
+                translation_placeholders={"command": command, "node": node, "error": str(err)},
+            ) from err
+        await self.coordinator.async_refresh()
+
+    def _guest(self, vmid: int) -> Guest:
         guest = self.coordinator.data.guests.get(vmid)
         if guest is None:
             raise ServiceValidationError(
@@ -221,6 +298,32 @@ class ProxmoxRuntime:
                 translation_key="unknown_guest",
                 translation_placeholders={"vmid": str(vmid)},
             )
+        return guest
+
+    async def async_power(self, vmid: int, action: str) -> TaskResult:
+        """Run a power action, wait for its task, announce and return it.
+
+        Destructive actions (stop, reset) reach this only through a confirmation.
+        """
+        guest = self._guest(vmid)
+        if action == "reset" and guest.guest_type != "qemu":
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="reset_needs_vm",
+                translation_placeholders={"vmid": str(vmid)},
+            )
+        silences: list[PlannedSilence] = []
+        if self.planned_silences and action in PLANNED_ACTIONS:
+            silences = await async_silence_guest(
+                self.hass, vmid, guest.name, action, self.task_timeout
+            )
+        try:
+            return await self._run_power(guest, action)
+        finally:
+            async_expire_later(self.hass, silences)
+
+    async def _run_power(self, guest: Guest, action: str) -> TaskResult:
+        vmid = guest.vmid
         path = f"nodes/{guest.node}/{guest.guest_type}/{vmid}/status/{action}"
         try:
             upid = await self.client.call("post", path)

@@ -23,6 +23,8 @@ from homeassistant.helpers.target import TargetSelection, async_extract_referenc
 from homeassistant.util.json import JsonObjectType
 import probatio
 
+from ..confirm import PendingAction
+from ..confirm_services import async_resolve_requester
 from ..const import CONF_KIND, DOMAIN, SourceKind
 
 if TYPE_CHECKING:
@@ -39,6 +41,11 @@ SERVICES: Final = {
     "resume_guest": "resume",
 }
 
+DESTRUCTIVE_SERVICES: Final = {"stop_guest": "stop", "reset_guest": "reset"}
+NODE_SERVICES: Final = {"shutdown_node": "shutdown", "reboot_node": "reboot"}
+ATTR_NODE: Final = "node"
+ATTR_REQUESTER: Final = "requester"
+
 GUEST_SCHEMA: Final = probatio.Schema(
     {
         probatio.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
@@ -48,9 +55,19 @@ GUEST_SCHEMA: Final = probatio.Schema(
 )
 
 
+DESTRUCTIVE_SCHEMA: Final = GUEST_SCHEMA.extend({probatio.Optional(ATTR_REQUESTER): cv.string})
+NODE_SCHEMA: Final = probatio.Schema(
+    {
+        probatio.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
+        probatio.Required(ATTR_NODE): cv.string,
+        probatio.Optional(ATTR_REQUESTER): cv.string,
+    }
+)
+
+
 @callback
 def async_setup_proxmox_services(hass: HomeAssistant) -> None:
-    """Register the guest power service actions."""
+    """Register the guest and node power service actions."""
     for name, action in SERVICES.items():
 
         async def handle(call: ServiceCall, action: str = action) -> ServiceResponse:
@@ -65,6 +82,55 @@ def async_setup_proxmox_services(hass: HomeAssistant) -> None:
         hass.services.async_register(
             DOMAIN, name, handle, GUEST_SCHEMA, supports_response=SupportsResponse.OPTIONAL
         )
+
+    for name, action in DESTRUCTIVE_SERVICES.items():
+
+        async def request_guest(call: ServiceCall, action: str = action) -> ServiceResponse:
+            requester = await async_resolve_requester(hass, call)
+            targets = _targets(hass, call)
+            pending = [
+                runtime.async_request_destructive(vmid, action, requester)
+                for runtime, vmid in targets
+            ]
+            # Confirmations go one by one: each target gets its own action id.
+            if len(pending) == 1:
+                return _requested(pending[0])
+            return {"actions": [_requested(p) for p in pending]}
+
+        hass.services.async_register(
+            DOMAIN,
+            name,
+            request_guest,
+            DESTRUCTIVE_SCHEMA,
+            supports_response=SupportsResponse.OPTIONAL,
+        )
+
+    for name, command in NODE_SERVICES.items():
+
+        async def request_node(call: ServiceCall, command: str = command) -> ServiceResponse:
+            requester = await async_resolve_requester(hass, call)
+            node = call.data[ATTR_NODE]
+            found = [r for r in _runtimes(hass, call) if node in r.coordinator.data.nodes]
+            if len(found) != 1:
+                raise ServiceValidationError(
+                    translation_domain=DOMAIN,
+                    translation_key="unknown_node" if not found else "ambiguous_node",
+                    translation_placeholders={"node": node},
+                )
+            return _requested(found[0].async_request_node_power(node, command, requester))
+
+        hass.services.async_register(
+            DOMAIN, name, request_node, NODE_SCHEMA, supports_response=SupportsResponse.OPTIONAL
+        )
+
+
+def _requested(action: PendingAction) -> JsonObjectType:
+    """What a caller needs to read the request back and confirm it."""
+    return {
+        "action_id": action.action_id,
+        "summary": action.summary,
+        "expires_at": action.expires_at.isoformat(),
+    }
 
 
 def _runtimes(hass: HomeAssistant, call: ServiceCall) -> list[ProxmoxRuntime]:
