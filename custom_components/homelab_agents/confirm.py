@@ -133,9 +133,11 @@ class ConfirmationRegistry:
             expires_at=now + ttl,
             execute=execute,
         )
-        self._timers[action_id] = async_call_later(
-            self._hass, ttl, lambda _now: self._expire(action_id)
-        )
+        @callback
+        def expire(_now: datetime) -> None:
+            self._expire(action_id)
+
+        self._timers[action_id] = async_call_later(self._hass, ttl, expire)
         self._actions[action_id] = action
         self._hass.bus.async_fire(EVENT_CONFIRMATION_REQUESTED, action.as_dict())
         self._changed()
