@@ -133,6 +133,7 @@ class ConfirmationRegistry:
             expires_at=now + ttl,
             execute=execute,
         )
+
         @callback
         def expire(_now: datetime) -> None:
             self._expire(action_id)
