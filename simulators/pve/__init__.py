@@ -4,7 +4,8 @@ It serves the `/api2/json` endpoints listed in `simulators.pve.endpoints` with P
 (`{"data": ...}`; errors as `{"data": null[, "errors": {...}]}` with the message in the HTTP status
 line, which proxmoxer surfaces as the reason), checks parameters and permissions against the
 official schema subset in `simulators/schemas/pve-api-subset.json`, and keeps state: guests start
-and stop through tasks, backups land in PBS datastores, nodes go offline, quorum goes away.
+and stop through tasks, backups land in PBS datastores, nodes reboot, shut down or go offline,
+quorum goes away.
 
 Start it on the running event loop::
 
@@ -14,6 +15,8 @@ Start it on the running event loop::
         storages=2,              # shared NFS storages nas1..nas2 (besides local, local-lvm)
         backup_targets={"pbs-store": target},  # one `pbs` storage per BackupTarget
         task_duration=0.05,      # seconds every task runs
+        node_power_delay=None,   # node reboot/shutdown: seconds until down (and back); None:
+                                 #   task_duration
         seed=1,                  # layout, names and figures
         figure_period=10.0,      # figures in /cluster/resources move in these ticks
         freeze_figures=False,
@@ -42,6 +45,17 @@ The cluster model (`sim.cluster`, a `Cluster`):
     set_node_online(node, online=True, *, stale_guests=True)  offline: 595 on proxied calls,
         guests keep their last status (or `unknown` with stale_guests=False)
     set_quorate(True | False | None)   None: a majority of online nodes decides
+    node commands (`POST /nodes/{node}/status`, command=reboot|shutdown, Sys.PowerMgmt on
+        /nodes/{node}): answer null at once (no task); `node_power_delay` seconds later the node
+        goes offline as with set_node_online(node, False); a reboot brings it back after another
+        delay with a fresh uptime and the guests that ran before running again (fresh uptimes);
+        after a shutdown it stays offline until set_node_online(node, True), which boots it the
+        same way. Further commands while one is under way are logged but change nothing;
+        set_node_online drops a command's pending step.
+    node_power_log   the accepted node commands, oldest first: `NodePowerCommand` with .node,
+        .command ("reboot"|"shutdown"), .user (auth id), .time (epoch seconds)
+    node_commands_pending   nodes whose command is still under way;  node_power_delay (settable)
+    power_node(node, "reboot"|"shutdown", user=) -> NodePowerCommand   what the POST does
     add_guest(node=, guest_type="qemu"|"lxc", vmid=, name=, status=, cores=, memory=,
               disk_size=, tags=, template=) -> Guest
     remove_guest(vmid);  migrate_guest(vmid, node)
@@ -63,7 +77,7 @@ from __future__ import annotations
 from .access import ApiToken, PrivilegeSpec, User
 from .app import RequestCounter
 from .faults import Fault, FaultInjector, FaultKind
-from .model import Cluster, Guest, Node, Storage
+from .model import Cluster, Guest, Node, NodePowerCommand, Storage
 from .schema import SchemaSubset, default_subset
 from .simulator import PveSimulator
 from .tasks import Task, TaskOutcome
@@ -76,6 +90,7 @@ __all__ = [
     "FaultKind",
     "Guest",
     "Node",
+    "NodePowerCommand",
     "PrivilegeSpec",
     "PveSimulator",
     "RequestCounter",

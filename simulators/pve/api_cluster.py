@@ -1,4 +1,7 @@
-"""Handlers for the cluster-wide views: version, resources, status, nodes, and access."""
+"""Handlers for the cluster-wide views: version, resources, status, nodes, and access.
+
+Also the node commands (reboot, shutdown) of `POST /nodes/{node}/status`.
+"""
 
 from __future__ import annotations
 
@@ -242,6 +245,19 @@ def node_status(call: ApiCall) -> JsonValue:
     }
 
 
+def node_command(call: ApiCall) -> JsonValue:
+    """POST /nodes/{node}/status: reboot or shut down the node; PVE answers null, no task."""
+    node = call.text("node")
+    match call.text("command"):
+        case "reboot":
+            call.cluster.power_node(node, "reboot", user=call.auth_id)
+        case "shutdown":
+            call.cluster.power_node(node, "shutdown", user=call.auth_id)
+        case other:  # the schema's enum has refused anything else already
+            raise PveError(400, f"unknown node command {other!r}")
+    return None
+
+
 def access_permissions(call: ApiCall) -> JsonValue:
     """GET /access/permissions: the privileges per ACL path of the caller (or of `userid`)."""
     acl = call.caller.acl if call.caller else None
@@ -287,6 +303,7 @@ HANDLERS: Final[dict[tuple[str, str], Handler]] = {
     ("GET", "/cluster/status"): cluster_status,
     ("GET", "/nodes"): nodes,
     ("GET", "/nodes/{node}/status"): node_status,
+    ("POST", "/nodes/{node}/status"): node_command,
     ("GET", "/access/permissions"): access_permissions,
     ("POST", "/access/ticket"): access_ticket,
 }

@@ -20,6 +20,7 @@ SERVED_ENDPOINTS: Final[tuple[tuple[str, str], ...]] = (
     ("POST", "/access/ticket"),
     ("GET", "/nodes"),
     ("GET", "/nodes/{node}/status"),
+    ("POST", "/nodes/{node}/status"),
     ("GET", "/nodes/{node}/qemu"),
     ("POST", "/nodes/{node}/qemu"),
     ("GET", "/nodes/{node}/lxc"),

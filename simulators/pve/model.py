@@ -1,11 +1,12 @@
 """The state of a simulated PVE cluster: nodes, guests, storages, quorum, clock and tasks.
 
 Tests drive it directly (`set_node_online`, `add_guest`, `migrate_guest`, `script_next_task`,
-...); the HTTP handlers read it and start tasks on it.
+...); the HTTP handlers read it, start tasks on it and power nodes off and on.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from .tasks import TaskBoard, TaskOutcome
 
 type GuestType = Literal["qemu", "lxc"]
 type GuestStatus = Literal["running", "stopped"]
+type NodeCommand = Literal["reboot", "shutdown"]
 
 GIB: Final = 1024**3
 MIB: Final = 1024**2
@@ -70,6 +72,18 @@ class Node:
     offline_since: float | None = None  # cluster clock
     stale_guests: bool = True  # while offline: guests keep their last status in resources
     ssl_fingerprint: str = ""  # of the node's API certificate, as `/nodes` shows it
+    # Set while a node command has it down: the guests it starts again when it boots.
+    resume_guests: frozenset[int] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NodePowerCommand:
+    """A node command `POST /nodes/{node}/status` accepted, as `Cluster.node_power_log` keeps it."""
+
+    node: str
+    command: NodeCommand
+    user: str  # the caller's full auth id, e.g. `root@pam!homelab`
+    time: float  # epoch seconds (shifted by `advance_clock` like every cluster timestamp)
 
 
 @dataclass(slots=True)
@@ -142,6 +156,7 @@ class Cluster:
         backup_targets: Mapping[str, BackupTarget] | None = None,
         seed: int = 0,
         task_duration: float = 1.0,
+        node_power_delay: float | None = None,
         figure_period: float = 10.0,
         freeze_figures: bool = False,
     ) -> None:
@@ -150,6 +165,8 @@ class Cluster:
         `guests`, when given, is the cluster's total instead, spread evenly over the nodes.
         Storages: `local` (dir) and `local-lvm` (lvmthin) on every node, `storages` shared NFS
         storages `nas1..N`, and one `pbs` storage per entry of `backup_targets`.
+        `node_power_delay` (default: `task_duration`) is how long a node command takes to bring
+        the node down, and a reboot again to bring it back.
         """
         if nodes < 1:
             raise ValueError("a cluster needs at least one node")
@@ -164,6 +181,9 @@ class Cluster:
         self._scripted: dict[int, deque[TaskOutcome]] = {}
         self._pids = iter(range(2000, 1 << 22, 7))
         self.tasks = TaskBoard(task_duration, self.wall_time)
+        self.node_power_delay = task_duration if node_power_delay is None else node_power_delay
+        self.node_power_log: list[NodePowerCommand] = []
+        self._power_timers: dict[str, asyncio.TimerHandle] = {}
         self.backups = BackupCatalog()
         self.nodes: dict[str, Node] = {}
         self.guests: dict[int, Guest] = {}
@@ -266,16 +286,83 @@ class Cluster:
         `/cluster/status`, calls proxied to it answer 595, and its guests keep being listed with
         their last known status and figures (`stale_guests=True`, what stale cluster data shows)
         or with status `unknown` (`stale_guests=False`).
+
+        This overrides a node command still under way (its pending step is dropped). Bringing
+        back a node that a node command took down boots it: a fresh uptime, and the guests that
+        ran before it went down run again with fresh uptimes.
         """
-        member = self.nodes[node]
+        self._cancel_power_timer(node)
+        self._set_online(self.nodes[node], online, stale_guests=stale_guests)
+
+    def _set_online(self, member: Node, online: bool, *, stale_guests: bool) -> None:
         if member.online == online:
             member.stale_guests = stale_guests
             return
         member.online = online
         member.stale_guests = stale_guests
         member.offline_since = None if online else self._figure_time(member)
-        for guest in self.guests_on(node):
+        for guest in self.guests_on(member.name):
             guest.figures_tick = -1
+        if online and member.resume_guests is not None:
+            self._boot(member, member.resume_guests)
+
+    def _boot(self, member: Node, resume: frozenset[int]) -> None:
+        member.resume_guests = None
+        member.booted_at = self.now()
+        for guest in self.guests_on(member.name):
+            if guest.vmid in resume:
+                self.power_on(guest)
+
+    def power_node(self, node: str, command: NodeCommand, *, user: str) -> NodePowerCommand:
+        """Run a node command as `POST /nodes/{node}/status` does, and log it.
+
+        It returns at once; `node_power_delay` seconds later the node goes offline (its guests
+        shown as for any offline node). A `reboot` brings it back after another delay, with the
+        guests that ran before running again; after a `shutdown` it stays offline until
+        `set_node_online(node, True)`. While a command is under way, further ones are logged but
+        change nothing. Needs the running event loop.
+        """
+        member = self.nodes[node]
+        if not member.online:
+            raise ValueError(f"node {node!r} is offline")
+        entry = NodePowerCommand(node=node, command=command, user=user, time=self.wall_time())
+        self.node_power_log.append(entry)
+        if node not in self._power_timers:
+            self._power_timers[node] = asyncio.get_running_loop().call_later(
+                self.node_power_delay, self._power_off, member, command
+            )
+        return entry
+
+    def _power_off(self, member: Node, command: NodeCommand) -> None:
+        self._power_timers.pop(member.name, None)
+        resume = frozenset(
+            guest.vmid for guest in self.guests_on(member.name) if guest.status == "running"
+        )
+        self._set_online(member, False, stale_guests=member.stale_guests)
+        member.resume_guests = resume
+        if command == "reboot":
+            self._power_timers[member.name] = asyncio.get_running_loop().call_later(
+                self.node_power_delay, self._power_back_on, member
+            )
+
+    def _power_back_on(self, member: Node) -> None:
+        self._power_timers.pop(member.name, None)
+        self._set_online(member, True, stale_guests=member.stale_guests)
+
+    @property
+    def node_commands_pending(self) -> list[str]:
+        """The nodes with a node command under way (going down, or rebooting), by name."""
+        return sorted(self._power_timers)
+
+    def _cancel_power_timer(self, node: str) -> None:
+        timer = self._power_timers.pop(node, None)
+        if timer is not None:
+            timer.cancel()
+
+    def cancel_node_commands(self) -> None:
+        """Drop the pending steps of node commands (the simulator is stopping)."""
+        for node in list(self._power_timers):
+            self._cancel_power_timer(node)
 
     def set_quorate(self, quorate: bool | None) -> None:
         """Force quorum on or off; None returns to the majority rule over online nodes."""

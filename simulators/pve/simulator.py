@@ -34,6 +34,7 @@ class PveSimulator(HttpsSimulator):
         backup_targets: Mapping[str, BackupTarget] | None = None,
         seed: int = 0,
         task_duration: float = 1.0,
+        node_power_delay: float | None = None,
         figure_period: float = 10.0,
         freeze_figures: bool = False,
         cluster_name: str = "homelab",
@@ -48,6 +49,8 @@ class PveSimulator(HttpsSimulator):
 
         `guests` (a cluster total) overrides `guests_per_node`. `unauthorized_delay` delays 401
         answers as pveproxy does (3 s there; 0 by default so tests stay fast).
+        `node_power_delay` (None: `task_duration`) is how long a node reboot or shutdown takes
+        to bring the node down, and a reboot again to bring it back.
         """
         super().__init__()
         self.cluster = Cluster(
@@ -59,6 +62,7 @@ class PveSimulator(HttpsSimulator):
             backup_targets=backup_targets,
             seed=seed,
             task_duration=task_duration,
+            node_power_delay=node_power_delay,
             figure_period=figure_period,
             freeze_figures=freeze_figures,
         )
@@ -108,9 +112,13 @@ class PveSimulator(HttpsSimulator):
         return build_app(state)
 
     async def stop(self) -> None:
-        """Stop listening, end held requests and pending task timers, remove the certificate."""
+        """Stop listening, end held requests and pending task and node command timers.
+
+        Also removes the certificate.
+        """
         self.faults.release()
         self.cluster.tasks.cancel_pending()
+        self.cluster.cancel_node_commands()
         await self._server.stop()
 
     @property
