@@ -9,7 +9,8 @@ from typing import Any
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.auth.models import User
 from homeassistant.core import Context, Event, HomeAssistant, callback
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
@@ -233,8 +234,6 @@ async def test_several_targets_get_one_action_each(
     hass: HomeAssistant, pve: PveSimulator, setup_proxmox: MockConfigEntry
 ) -> None:
     """A device target of two guests returns two separately confirmable actions."""
-    from homeassistant.helpers import device_registry as dr
-
     registry = dr.async_get(hass)
     vmids = [g.vmid for g in pve.cluster.guests.values() if g.status == "running"][:2]
     devices = [
@@ -311,3 +310,47 @@ async def test_planned_silences_can_be_turned_off(
     """With the option off, actions create no silences."""
     await _call(hass, "reboot_guest", vmid=_running_vm(pve))
     assert await alertmanager.api("silences") == []
+
+
+async def test_node_reboot_after_confirmation(
+    hass: HomeAssistant, pve: PveSimulator, setup_proxmox: MockConfigEntry
+) -> None:
+    """A node reboot runs only once confirmed, and the node goes down."""
+    request = await _call(hass, "reboot_node", node="pve2")
+    assert "pve2" in request["summary"]
+    assert pve.cluster.node_power_log == []
+    done = await _call(hass, "confirm_action", action_id=request["action_id"])
+    assert done["result"] == {"node": "pve2", "command": "reboot", "status": "ok"}
+    assert [(c.node, c.command) for c in pve.cluster.node_power_log] == [("pve2", "reboot")]
+
+
+async def test_node_shutdown_without_privilege(
+    hass: HomeAssistant, pve: PveSimulator, setup_proxmox: MockConfigEntry
+) -> None:
+    """Sys.PowerMgmt missing: a translated error naming it, and a repair."""
+    auditor = pve.add_token(token_id="audit2", privileges={"Sys.Audit", "VM.Audit"})
+    hass.config_entries.async_update_entry(
+        setup_proxmox,
+        data={**setup_proxmox.data, "token_id": auditor.token_id, "token_secret": auditor.secret},
+    )
+    await hass.config_entries.async_reload(setup_proxmox.entry_id)
+    await hass.async_block_till_done()
+    request = await _call(hass, "shutdown_node", node="pve1")
+    with pytest.raises(HomeAssistantError) as err:
+        await _call(hass, "confirm_action", action_id=request["action_id"])
+    assert err.value.translation_key == "missing_privilege"
+    assert "Sys.PowerMgmt" in str(err.value)
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"missing_privilege_{setup_proxmox.entry_id}")
+    listed = await _call(hass, "list_pending_actions")
+    assert listed["actions"] == []
+
+
+async def test_node_action_failure_is_reported(
+    hass: HomeAssistant, pve: PveSimulator, setup_proxmox: MockConfigEntry
+) -> None:
+    """An offline node cannot be rebooted: a translated failure."""
+    request = await _call(hass, "reboot_node", node="pve3")
+    pve.cluster.set_node_online("pve3", False)
+    with pytest.raises(HomeAssistantError) as err:
+        await _call(hass, "confirm_action", action_id=request["action_id"])
+    assert err.value.translation_key == "node_action_failed"
