@@ -35,6 +35,7 @@ from ..runtime import HomelabAgentsConfigEntry
 from .client import AlertmanagerClient
 from .coordinator import AlertmanagerCoordinator
 from .entities import build_entities
+from .notifications import AlertNotifier
 from .store import AlertStore, StoreVersionTooNewError
 from .webhook import AlertWebhook
 
@@ -132,6 +133,7 @@ class AlertmanagerRuntime:
             raise ConfigEntryError(
                 translation_domain=DOMAIN, translation_key="alert_store_too_new"
             ) from err
+        self.notifier = AlertNotifier(self.hass, self.entry, self.store)
         # A failed reconciliation leaves the webhook working; the coordinator retries and
         # starts reauthentication itself on 401.
         await self.coordinator.async_refresh()
