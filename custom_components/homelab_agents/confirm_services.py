@@ -22,8 +22,9 @@ ATTR_ACTION_ID: Final = "action_id"
 ATTR_REQUESTER: Final = "requester"
 
 _REQUESTER = probatio.Optional(ATTR_REQUESTER)
-ACTION_SCHEMA: Final = probatio.Schema(
-    {probatio.Required(ATTR_ACTION_ID): cv.string, _REQUESTER: cv.string}
+# Voice cannot read an id back: "confirm" alone means the requester's one pending action.
+CONFIRM_SCHEMA: Final = probatio.Schema(
+    {probatio.Optional(ATTR_ACTION_ID): cv.string, _REQUESTER: cv.string}
 )
 LIST_SCHEMA: Final = probatio.Schema({_REQUESTER: cv.string})
 
@@ -52,16 +53,30 @@ async def async_resolve_requester(hass: HomeAssistant, call: ServiceCall) -> str
 def async_setup_confirm_services(hass: HomeAssistant) -> None:
     """Register confirm_action, cancel_action and list_pending_actions."""
 
+    def action_id_of(call: ServiceCall, requester: str) -> str:
+        if action_id := call.data.get(ATTR_ACTION_ID):
+            return str(action_id)
+        pending = async_get_confirmations(hass).pending(requester=requester)
+        if len(pending) != 1:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="action_id_needed",
+                translation_placeholders={"count": str(len(pending))},
+            )
+        return pending[0].action_id
+
     async def confirm_action(call: ServiceCall) -> ServiceResponse:
         requester = await async_resolve_requester(hass, call)
         action = await async_get_confirmations(hass).async_confirm(
-            call.data[ATTR_ACTION_ID], requester
+            action_id_of(call, requester), requester
         )
         return {**action.as_dict(), "result": action.result}
 
     async def cancel_action(call: ServiceCall) -> ServiceResponse:
         requester = await async_resolve_requester(hass, call)
-        action = async_get_confirmations(hass).async_cancel(call.data[ATTR_ACTION_ID], requester)
+        action = async_get_confirmations(hass).async_cancel(
+            action_id_of(call, requester), requester
+        )
         return action.as_dict()
 
     async def list_pending_actions(call: ServiceCall) -> ServiceResponse:
@@ -75,14 +90,14 @@ def async_setup_confirm_services(hass: HomeAssistant) -> None:
         DOMAIN,
         "confirm_action",
         confirm_action,
-        ACTION_SCHEMA,
+        CONFIRM_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
     )
     hass.services.async_register(
         DOMAIN,
         "cancel_action",
         cancel_action,
-        ACTION_SCHEMA,
+        CONFIRM_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
     )
     hass.services.async_register(

@@ -354,3 +354,34 @@ async def test_node_action_failure_is_reported(
     with pytest.raises(HomeAssistantError) as err:
         await _call(hass, "confirm_action", action_id=request["action_id"])
     assert err.value.translation_key == "node_action_failed"
+
+
+async def test_guest_by_name_and_confirm_without_id(
+    hass: HomeAssistant, pve: PveSimulator, setup_proxmox: MockConfigEntry
+) -> None:
+    """Voice and chat say names; "confirm" alone confirms the requester's only action."""
+    vmid = _running_vm(pve)
+    name = pve.cluster.guest(vmid).name
+    request = await _call(hass, "stop_guest", name=f"  {name.upper()} ", requester="voice:kitchen")
+    assert f"VM ID {vmid}" in request["summary"]
+    done = await _call(hass, "confirm_action", requester="voice:kitchen")
+    assert done["action_id"] == request["action_id"]
+    with pytest.raises(ServiceValidationError) as err:
+        await _call(hass, "cancel_action", requester="voice:kitchen")
+    assert err.value.translation_key == "action_id_needed"
+    with pytest.raises(ServiceValidationError) as err:
+        await _call(hass, "start_guest", name="no such guest")
+    assert err.value.translation_key == "unknown_guest_name"
+
+
+async def test_ambiguous_guest_name(
+    hass: HomeAssistant, pve: PveSimulator, setup_proxmox: MockConfigEntry
+) -> None:
+    """Two guests with one name: the error lists their VM IDs."""
+    pve.cluster.add_guest(node="pve1", name="twin", vmid=801)
+    pve.cluster.add_guest(node="pve2", name="twin", vmid=802)
+    await setup_proxmox.runtime_data.coordinator.async_refresh()
+    with pytest.raises(ServiceValidationError) as err:
+        await _call(hass, "reboot_guest", name="twin")
+    assert err.value.translation_key == "ambiguous_guest_name"
+    assert "801" in str(err.value)

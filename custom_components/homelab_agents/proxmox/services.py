@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 ATTR_VMID: Final = "vmid"
+ATTR_NAME: Final = "name"
 
 SERVICES: Final = {
     "start_guest": "start",
@@ -50,6 +51,7 @@ GUEST_SCHEMA: Final = probatio.Schema(
     {
         probatio.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
         probatio.Optional(ATTR_VMID): probatio.All(probatio.Coerce(int), probatio.Range(100)),
+        probatio.Optional(ATTR_NAME): cv.string,
         **cv.ENTITY_SERVICE_FIELDS,
     }
 )
@@ -171,12 +173,41 @@ def _targets(hass: HomeAssistant, call: ServiceCall) -> list[tuple[ProxmoxRuntim
                 translation_placeholders={"vmid": str(vmid)},
             )
         return [(found[0], vmid)]
+    if (name := call.data.get(ATTR_NAME)) is not None:
+        return [_by_name(runtimes, name)]
     targets = _device_targets(hass, call, runtimes)
     if not targets:
         raise ServiceValidationError(
             translation_domain=DOMAIN, translation_key="guest_target_missing"
         )
     return targets
+
+
+def _by_name(runtimes: list[ProxmoxRuntime], name: str) -> tuple[ProxmoxRuntime, int]:
+    """A guest by its name, as people (and voice) say it: case and spacing do not matter."""
+    wanted = " ".join(name.split()).casefold()
+    found = [
+        (runtime, guest.vmid)
+        for runtime in runtimes
+        for guest in runtime.coordinator.data.guests.values()
+        if guest.name and " ".join(guest.name.split()).casefold() == wanted
+    ]
+    if not found:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="unknown_guest_name",
+            translation_placeholders={"name": name},
+        )
+    if len(found) > 1:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="ambiguous_guest_name",
+            translation_placeholders={
+                "name": name,
+                "vmids": ", ".join(str(vmid) for _, vmid in found),
+            },
+        )
+    return found[0]
 
 
 def _device_targets(
