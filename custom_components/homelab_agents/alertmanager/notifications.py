@@ -134,18 +134,18 @@ def build_notification(
     }
 
 
-def _buttons(alert: Alert) -> list[list[str]]:
-    """telegram_bot inline keyboard rows ("Label:/command args"), callback data < 64 bytes."""
+def _buttons(alert: Alert) -> list[list[list[str]]]:
+    """telegram_bot inline keyboard: rows of [label, callback data], data under 64 bytes."""
     fingerprint = alert.fingerprint
     rows = [
-        [f"Acknowledge:/hla_ack {fingerprint}"],
+        [["Acknowledge", f"/hla_ack {fingerprint}"]],
         [
-            f"Silence 1h:/hla_silence {fingerprint} 1h",
-            f"Silence 24h:/hla_silence {fingerprint} 24h",
+            ["Silence 1h", f"/hla_silence {fingerprint} 1h"],
+            ["Silence 24h", f"/hla_silence {fingerprint} 24h"],
         ],
     ]
     if vmid := alert.labels.get("vmid"):
-        rows.append([f"Restart guest:/hla_restart {vmid}"])
+        rows.append([["Restart guest", f"/hla_restart {vmid}"]])
     return rows
 
 
