@@ -385,3 +385,34 @@ async def test_ambiguous_guest_name(
         await _call(hass, "reboot_guest", name="twin")
     assert err.value.translation_key == "ambiguous_guest_name"
     assert "801" in str(err.value)
+
+
+async def test_ask_first_for_an_ordinary_action(
+    hass: HomeAssistant, pve: PveSimulator, setup_proxmox: MockConfigEntry
+) -> None:
+    """`confirm: true` turns a reboot into a request (Telegram's Restart guest button)."""
+    vmid = _running_vm(pve)
+    request = await _call(hass, "reboot_guest", vmid=vmid, confirm=True, requester="telegram:5")
+    assert request["summary"].startswith("Restart of ")
+    reboots = sum(n for key, n in pve.requests.items() if key.endswith("/status/reboot"))
+    assert reboots == 0
+    done = await _call(
+        hass, "confirm_action", action_id=request["action_id"], requester="telegram:5"
+    )
+    assert done["result"]["status"] == "ok"
+
+
+async def test_list_guests(
+    hass: HomeAssistant, pve: PveSimulator, setup_proxmox: MockConfigEntry
+) -> None:
+    """Guests with filters, sorted by VM ID, bounded by limit."""
+    everything = await _call(hass, "list_guests")
+    assert everything["total"] == len(pve.cluster.guests)
+    assert [g["vmid"] for g in everything["guests"]] == sorted(pve.cluster.guests)
+    running = await _call(hass, "list_guests", status="running", node="pve1")
+    assert all(g["status"] == "running" and g["node"] == "pve1" for g in running["guests"])
+    first = everything["guests"][0]
+    named = await _call(hass, "list_guests", name=first["name"][:3].upper())
+    assert first["vmid"] in [g["vmid"] for g in named["guests"]]
+    limited = await _call(hass, "list_guests", limit=1)
+    assert (limited["count"], limited["total"]) == (1, len(pve.cluster.guests))

@@ -53,7 +53,15 @@ from .tasks import TaskOutcome, TaskResult, wait_for_task
 EVENT_TASK_FINISHED: Final = f"{DOMAIN}_task_finished"
 # Actions Home Assistant plans around: alerts about the guest are silenced meanwhile.
 PLANNED_ACTIONS: Final = frozenset({"shutdown", "reboot", "stop", "reset"})
-DESTRUCTIVE_GUEST_ACTIONS: Final = {"stop": "Hard stop", "reset": "Reset"}
+ACTION_LABELS: Final = {
+    "stop": "Hard stop",
+    "reset": "Reset",
+    "start": "Start",
+    "shutdown": "Shut down",
+    "reboot": "Restart",
+    "suspend": "Suspend",
+    "resume": "Resume",
+}
 NODE_COMMANDS: Final = {"shutdown": "Shut down node", "reboot": "Reboot node"}
 
 
@@ -227,11 +235,14 @@ class ProxmoxRuntime:
     # Power actions
 
     @callback
-    def async_request_destructive(self, vmid: int, action: str, requester: str) -> PendingAction:
-        """Hard stop or reset: only recorded; it runs when its requester confirms it."""
+    def async_request_confirmed(self, vmid: int, action: str, requester: str) -> PendingAction:
+        """Record a guest action that runs only when its requester confirms it.
+
+        Hard stop and reset always come here; other actions when the caller asks first.
+        """
         guest = self._guest(vmid)
         label = guest.name or f"guest {vmid}"
-        summary = f"{DESTRUCTIVE_GUEST_ACTIONS[action]} of {label} (VM ID {vmid}) on {guest.node}"
+        summary = f"{ACTION_LABELS[action]} of {label} (VM ID {vmid}) on {guest.node}"
 
         async def execute() -> JsonObjectType:
             return {"vmid": vmid, **(await self.async_power(vmid, action)).as_dict()}

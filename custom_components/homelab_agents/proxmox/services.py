@@ -26,6 +26,7 @@ import probatio
 from ..confirm import PendingAction
 from ..confirm_services import async_resolve_requester
 from ..const import CONF_KIND, DOMAIN, SourceKind
+from .models import Guest
 
 if TYPE_CHECKING:
     from .runtime import ProxmoxRuntime
@@ -33,6 +34,9 @@ if TYPE_CHECKING:
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 ATTR_VMID: Final = "vmid"
 ATTR_NAME: Final = "name"
+ATTR_CONFIRM: Final = "confirm"
+ATTR_STATUS: Final = "status"
+ATTR_LIMIT: Final = "limit"
 
 SERVICES: Final = {
     "start_guest": "start",
@@ -55,6 +59,24 @@ GUEST_SCHEMA: Final = probatio.Schema(
         **cv.ENTITY_SERVICE_FIELDS,
     }
 )
+POWER_SCHEMA: Final = GUEST_SCHEMA.extend(
+    {
+        # Ask first (Telegram's "Restart guest" button): the action then waits for a confirm.
+        probatio.Optional(ATTR_CONFIRM, default=False): cv.boolean,
+        probatio.Optional(ATTR_REQUESTER): cv.string,
+    }
+)
+LIST_GUESTS_SCHEMA: Final = probatio.Schema(
+    {
+        probatio.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
+        probatio.Optional(ATTR_NODE): cv.string,
+        probatio.Optional(ATTR_STATUS): cv.string,
+        probatio.Optional(ATTR_NAME): cv.string,
+        probatio.Optional(ATTR_LIMIT, default=200): probatio.All(
+            probatio.Coerce(int), probatio.Range(1, 2000)
+        ),
+    }
+)
 
 
 DESTRUCTIVE_SCHEMA: Final = GUEST_SCHEMA.extend({probatio.Optional(ATTR_REQUESTER): cv.string})
@@ -74,6 +96,15 @@ def async_setup_proxmox_services(hass: HomeAssistant) -> None:
 
         async def handle(call: ServiceCall, action: str = action) -> ServiceResponse:
             targets = _targets(hass, call)
+            if call.data[ATTR_CONFIRM]:
+                requester = await async_resolve_requester(hass, call)
+                pending = [
+                    runtime.async_request_confirmed(vmid, action, requester)
+                    for runtime, vmid in targets
+                ]
+                if len(pending) == 1:
+                    return _requested(pending[0])
+                return {"actions": [_requested(p) for p in pending]}
             results: list[JsonObjectType] = []
             for runtime, vmid in targets:
                 result = await runtime.async_power(vmid, action)
@@ -82,8 +113,36 @@ def async_setup_proxmox_services(hass: HomeAssistant) -> None:
             return results[0] if len(results) == 1 else {"results": cast("list[Any]", results)}
 
         hass.services.async_register(
-            DOMAIN, name, handle, GUEST_SCHEMA, supports_response=SupportsResponse.OPTIONAL
+            DOMAIN, name, handle, POWER_SCHEMA, supports_response=SupportsResponse.OPTIONAL
         )
+
+    async def list_guests(call: ServiceCall) -> ServiceResponse:
+        wanted_name = " ".join(call.data.get(ATTR_NAME, "").split()).casefold()
+        guests: list[JsonObjectType] = []
+        for runtime in _runtimes(hass, call):
+            for guest in runtime.coordinator.data.guests.values():
+                if call.data.get(ATTR_NODE) not in (None, guest.node):
+                    continue
+                if call.data.get(ATTR_STATUS) not in (None, guest.status):
+                    continue
+                if wanted_name and wanted_name not in (guest.name or "").casefold():
+                    continue
+                guests.append(guest_summary(runtime, guest))
+        guests.sort(key=lambda g: (str(g["cluster"]), int(cast("int", g["vmid"]))))
+        limit = call.data[ATTR_LIMIT]
+        return {
+            "guests": cast("list[Any]", guests[:limit]),
+            "count": min(len(guests), limit),
+            "total": len(guests),
+        }
+
+    hass.services.async_register(
+        DOMAIN,
+        "list_guests",
+        list_guests,
+        LIST_GUESTS_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
+    )
 
     for name, action in DESTRUCTIVE_SERVICES.items():
 
@@ -91,7 +150,7 @@ def async_setup_proxmox_services(hass: HomeAssistant) -> None:
             requester = await async_resolve_requester(hass, call)
             targets = _targets(hass, call)
             pending = [
-                runtime.async_request_destructive(vmid, action, requester)
+                runtime.async_request_confirmed(vmid, action, requester)
                 for runtime, vmid in targets
             ]
             # Confirmations go one by one: each target gets its own action id.
@@ -124,6 +183,22 @@ def async_setup_proxmox_services(hass: HomeAssistant) -> None:
         hass.services.async_register(
             DOMAIN, name, request_node, NODE_SCHEMA, supports_response=SupportsResponse.OPTIONAL
         )
+
+
+def guest_summary(runtime: ProxmoxRuntime, guest: Guest) -> JsonObjectType:
+    """A guest as lists show it: identity, place, state and the headline figures."""
+    return {
+        "cluster": runtime.coordinator.data.name,
+        "vmid": guest.vmid,
+        "name": guest.name,
+        "type": "vm" if guest.guest_type == "qemu" else "container",
+        "node": guest.node,
+        "status": guest.status,
+        "cpu_percent": None if guest.cpu is None else round(guest.cpu * 100, 1),
+        "memory_percent": (
+            round(guest.mem / guest.maxmem * 100, 1) if guest.mem and guest.maxmem else None
+        ),
+    }
 
 
 def _requested(action: PendingAction) -> JsonObjectType:
