@@ -34,6 +34,12 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Load this repository's custom integration in every test."""
 
 
+@pytest.fixture
+def hass_config_dir(hass_tmp_config_dir: str) -> str:
+    """A config folder per test: setup installs blueprints into it."""
+    return hass_tmp_config_dir
+
+
 @pytest.fixture(autouse=True)
 def auto_socket_enabled(socket_enabled: None) -> None:
     """Tests talk to real local peers; pytest-socket still allows only 127.0.0.1."""

@@ -9,6 +9,7 @@ from homeassistant.exceptions import ConfigEntryError
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
+from .blueprint_installer import async_install_blueprints
 from .const import CONF_KIND, DOMAIN, SourceKind
 from .runtime import HomelabAgentsConfigEntry, SourceRuntime
 from .services import async_setup_services
@@ -22,8 +23,9 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the domain's service actions."""
+    """Register the domain's service actions and install its blueprints."""
     async_setup_services(hass)
+    await async_install_blueprints(hass)
     return True
 
 

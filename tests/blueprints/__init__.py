@@ -1,0 +1,1 @@
+"""Tests of the shipped blueprints through Home Assistant's blueprint and automation engines."""
