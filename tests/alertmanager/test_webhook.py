@@ -377,7 +377,7 @@ async def test_arbitrary_json_never_fails_the_server(
     bodies: list[Any] = []
 
     @settings(
-        max_examples=150,
+        max_examples=400,
         deadline=None,
         database=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
@@ -453,3 +453,17 @@ async def test_unload_during_storm_stops_announcing(
     assert await hass.config_entries.async_unload(init_integration.entry_id)
     await hass.async_block_till_done()
     assert init_integration.state.value == "not_loaded"
+
+
+async def test_late_firing_of_a_resolved_newer_occurrence(
+    hass: HomeAssistant, init_integration: MockConfigEntry, post_webhook: WebhookPoster
+) -> None:
+    """Found by the property test: resolved(t1), firing(t0), firing(t1) ends resolved."""
+    await post_webhook(
+        payload(alert(status="resolved", starts_at="2026-11-27T11:00:00Z", ends_at=ZERO))
+    )
+    await post_webhook(payload(alert(starts_at="2026-11-27T10:00:00Z")))
+    await post_webhook(payload(alert(starts_at="2026-11-27T11:00:00Z")))
+    store = _store(init_integration)
+    assert store.active == {}
+    assert len(store.history) == 2

@@ -239,9 +239,13 @@ class AlertStore:
     ) -> bool:
         current = self.active.get(incoming.fingerprint)
         if incoming.status is AlertStatus.FIRING:
+            if (incoming.fingerprint, incoming.starts_at) in self.history:
+                # A late delivery of an occurrence already resolved: it stays resolved, and
+                # an older occurrence we still hold is over too.
+                if current is not None and incoming.starts_at > current.starts_at:
+                    return self._resolve(current, None, now, transitions)
+                return False
             if current is None:
-                if (incoming.fingerprint, incoming.starts_at) in self.history:
-                    return False  # late delivery of an occurrence already resolved
                 return self._start(incoming, now, transitions)
             if incoming.starts_at == current.starts_at:
                 return self._update(current, incoming, transitions)
