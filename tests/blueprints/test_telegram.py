@@ -86,6 +86,7 @@ async def blueprints(
 ) -> MockConfigEntry:
     """The four Telegram blueprints as automations: alerts to the group, Alice allowed."""
     allowed = [str(ALICE.id)]
+    assert await async_setup_component(hass, "system_log", {})
     assert await async_setup_component(
         hass,
         "automation",
@@ -255,3 +256,37 @@ async def test_strangers_commands_are_ignored(
     assert "Homelab commands:" in reply.text
     assert len(bot_api.messages(GROUP)) == 1
     assert bot_api.messages(MALLORY.id) == []
+
+
+async def test_replayed_and_expired_confirmations_run_nothing(
+    hass: HomeAssistant,
+    bot_api: TelegramBotApi,
+    blueprints: MockConfigEntry,
+    pve: PveSimulator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """X3: a second press of Confirm, or a press after expiry, changes nothing."""
+    running = [g for g in pve.cluster.guests.values() if g.status == "running"]
+    bot_api.send_text(ALICE, ALICE.id, f"/stop_vm {running[0].vmid}")
+    first = await bot_api.wait_for_message(lambda m: m.text.startswith("⚠"), chat_id=ALICE.id)
+    bot_api.press_button(ALICE, ALICE.id, first.message_id, first.callback_data[0])
+    await bot_api.wait_for_edit(lambda e: "Confirmed by Alice" in e.message.text)
+    stops = sum(n for k, n in pve.requests.items() if k.endswith("/status/stop"))
+    assert stops == 1
+
+    bot_api.send_text(MALLORY, GROUP, "/vms")
+    bot_api.send_text(ALICE, GROUP, "/help")
+    await bot_api.wait_for_message(chat_id=GROUP)
+    assert "Ignored homelab command /vms from Telegram user 6666" in caplog.text
+
+    bot_api.send_text(ALICE, ALICE.id, f"/stop_vm {running[1].vmid}")
+    second = await bot_api.wait_for_message(
+        lambda m: m.text.startswith("⚠") and m.message_id != first.message_id, chat_id=ALICE.id
+    )
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=6))
+    await hass.async_block_till_done()
+    bot_api.press_button(ALICE, ALICE.id, second.message_id, second.callback_data[0])
+    await bot_api.wait_for_edit(lambda e: "Could not confirm" in e.message.text)
+    stops = sum(n for k, n in pve.requests.items() if k.endswith("/status/stop"))
+    assert stops == 1
+    assert pve.cluster.guest(running[1].vmid).status == "running"
