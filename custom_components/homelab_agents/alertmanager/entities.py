@@ -25,10 +25,13 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
+from homeassistant.components.todo.const import TodoItemStatus, TodoListEntityFeature
+from homeassistant.components.todo.entity import TodoItem, TodoListEntity
 from homeassistant.const import CONF_URL, EntityCategory, Platform
 from homeassistant.core import callback
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
-from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.util import dt as dt_util
 from yarl import URL
@@ -111,8 +114,13 @@ ALERT_EVENTS = EventEntityDescription(
 )
 
 
+ALERT_LIST = EntityDescription(key="alerts", translation_key="alerts")
+
+
 def build_entities(runtime: AlertmanagerRuntime, platform: Platform) -> list[Entity]:
     """The entry's entities of one platform."""
+    if platform is Platform.TODO:
+        return [AlertTodoList(runtime)]
     if platform is Platform.SENSOR:
         return [AlertCountSensor(runtime, description) for description in COUNT_SENSORS]
     if platform is Platform.BINARY_SENSOR:
@@ -265,3 +273,87 @@ def event_attributes(alert: Alert) -> dict[str, Any]:
         "acknowledged_by": alert.acknowledged_by,
         "silenced_by": list(alert.silenced_by),
     }
+
+
+_SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
+
+
+class AlertTodoList(AlertmanagerEntity, TodoListEntity):
+    """Firing alerts as a to-do list: checking one off acknowledges it.
+
+    Dashboards get a live list with a checkbox per alert from Home Assistant's own to-do card;
+    the state is the number of unacknowledged alerts.
+    """
+
+    _attr_should_poll = False
+    _attr_supported_features = TodoListEntityFeature.UPDATE_TODO_ITEM
+
+    def __init__(self, runtime: AlertmanagerRuntime) -> None:
+        """List the entry's firing alerts."""
+        super().__init__(runtime, ALERT_LIST)
+        self._shown = self._items_key()
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the store."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self.runtime.store.async_add_listener(self._store_changed))
+
+    def _items_key(self) -> tuple[tuple[str, bool, str], ...]:
+        return tuple(
+            (a.fingerprint, a.acknowledged_by is not None, a.alertname) for a in self._alerts()
+        )
+
+    def _alerts(self) -> list[Alert]:
+        return sorted(
+            self.runtime.store.active.values(),
+            key=lambda a: (_SEVERITY_ORDER.get(a.severity or "", 3), a.starts_at),
+        )
+
+    @property
+    def todo_items(self) -> list[TodoItem]:
+        """One item per firing alert, most severe first."""
+        items = []
+        for alert in self._alerts():
+            where = alert.labels.get("instance")
+            summary = f"{alert.severity or 'none'} {alert.alertname}"
+            items.append(
+                TodoItem(
+                    uid=alert.fingerprint,
+                    summary=f"{summary} · {where}" if where else summary,
+                    description=alert.annotations.get("summary") or None,
+                    status=(
+                        TodoItemStatus.COMPLETED
+                        if alert.acknowledged_by
+                        else TodoItemStatus.NEEDS_ACTION
+                    ),
+                    completed=alert.acknowledged_at,
+                )
+            )
+        return items
+
+    async def async_update_todo_item(self, item: TodoItem) -> None:
+        """Checking an alert off acknowledges it; acknowledgements cannot be undone here."""
+        alert = self.runtime.store.active.get(item.uid or "")
+        if alert is None:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="unknown_alert",
+                translation_placeholders={"fingerprint": str(item.uid)},
+            )
+        if item.status == TodoItemStatus.NEEDS_ACTION and alert.acknowledged_by:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key="unacknowledge_not_supported"
+            )
+        if item.status == TodoItemStatus.COMPLETED and not alert.acknowledged_by:
+            by = "Home Assistant"
+            if self._context and self._context.user_id:
+                user = await self.hass.auth.async_get_user(self._context.user_id)
+                by = user.name if user and user.name else by
+            self.runtime.store.async_acknowledge(alert.fingerprint, by, dt_util.utcnow())
+
+    @callback
+    def _store_changed(self, transitions: list[AlertTransition]) -> None:
+        shown = self._items_key()
+        if shown != self._shown:
+            self._shown = shown
+            self.async_write_ha_state()

@@ -87,7 +87,12 @@ def client_for(hass: HomeAssistant, data: dict[str, Any]) -> AlertmanagerClient:
 class AlertmanagerRuntime:
     """Everything one Alertmanager entry runs."""
 
-    platforms: tuple[Platform, ...] = (Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR)
+    platforms: tuple[Platform, ...] = (
+        Platform.BINARY_SENSOR,
+        Platform.EVENT,
+        Platform.SENSOR,
+        Platform.TODO,
+    )
 
     def __init__(self, hass: HomeAssistant, entry: HomelabAgentsConfigEntry) -> None:
         """Wire the parts; nothing runs until `async_start`."""
