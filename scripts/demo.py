@@ -120,7 +120,10 @@ class Demo:
 
     def start_home_assistant(self) -> None:
         """Home Assistant with the demo configuration; its log goes to .demo/home-assistant.log."""
-        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        # HA installs missing requirements with uv; an interpreter chosen for *our* setup
+        # (UV_PYTHON, as CI sets it) would send them outside the virtual environment.
+        env = {k: v for k, v in os.environ.items() if k not in ("UV_PYTHON", "UV_SYSTEM_PYTHON")}
+        env |= {"PYTHONPATH": str(ROOT), "VIRTUAL_ENV": sys.prefix}
         self.processes.append(
             subprocess.Popen(
                 [str(Path(sys.executable).with_name("hass")), "-c", str(self.config)],
