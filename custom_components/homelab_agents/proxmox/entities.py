@@ -337,7 +337,12 @@ class GuestSensor(GuestEntity, SensorEntity):
 
 
 class GuestPowerSwitch(GuestEntity, SwitchEntity):
-    """On = running. Turning off shuts the guest down gracefully."""
+    """On = running. Turning off shuts the guest down gracefully.
+
+    Named after the guest itself, so Assist's own "turn on nextcloud" works on it.
+    """
+
+    _attr_name = None
 
     @property
     def is_on(self) -> bool | None:
