@@ -16,6 +16,12 @@ from tests.conftest import (  # noqa: F401  (fixtures shared with the tests)
 )
 
 
+@pytest.fixture
+def hass_config_dir(hass_tmp_config_dir: str) -> str:
+    """A config folder per benchmark: setup installs blueprints into it."""
+    return hass_tmp_config_dir
+
+
 @pytest.fixture(autouse=True)
 def quiet_logs(caplog: pytest.LogCaptureFixture) -> None:
     """Keep benchmark output to the figures."""

@@ -48,7 +48,7 @@ async def setup_http(hass: HomeAssistant) -> None:
 async def _start_alertmanager_step(hass: HomeAssistant) -> str:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == ["alertmanager", "proxmox_ve"]
+    assert result["menu_options"] == ["alertmanager", "proxmox_ve", "proxmox_backup"]
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"next_step_id": "alertmanager"}
     )

@@ -9,12 +9,14 @@ from homeassistant.exceptions import ConfigEntryError
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
+from .agent import async_register_llm_api
 from .blueprint_installer import async_install_blueprints
 from .const import CONF_KIND, DOMAIN, SourceKind
 from .runtime import HomelabAgentsConfigEntry, SourceRuntime
 from .services import async_setup_services
 
 if TYPE_CHECKING:
+    from .backup.runtime import PbsRuntime
     from .proxmox.runtime import ProxmoxRuntime
 
 __all__ = ["HomelabAgentsConfigEntry"]
@@ -25,6 +27,7 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the domain's service actions and install its blueprints."""
     async_setup_services(hass)
+    async_register_llm_api(hass)
     await async_install_blueprints(hass)
     return True
 
@@ -54,6 +57,12 @@ async def _async_start_source(
         proxmox = ProxmoxRuntime(hass, entry)
         await proxmox.async_start()
         return proxmox
+    if kind == SourceKind.PROXMOX_BACKUP:
+        from .backup.runtime import PbsRuntime  # noqa: PLC0415
+
+        backup_server = PbsRuntime(hass, entry)
+        await backup_server.async_start()
+        return backup_server
     # An entry made by a newer release of the integration, after a downgrade.
     raise ConfigEntryError(
         translation_domain=DOMAIN,
@@ -74,6 +83,8 @@ async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: HomelabAgentsConfigEntry, device: dr.DeviceEntry
 ) -> bool:
     """Let the user delete a device whose guest no longer exists (or any stale one)."""
+    if entry.data[CONF_KIND] == SourceKind.PROXMOX_BACKUP and entry.runtime_data is not None:
+        return not cast("PbsRuntime", entry.runtime_data).device_is_current(device)
     if entry.data[CONF_KIND] != SourceKind.PROXMOX_VE or entry.runtime_data is None:
         return True
     runtime = cast("ProxmoxRuntime", entry.runtime_data)

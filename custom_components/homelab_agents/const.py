@@ -27,7 +27,11 @@ class SourceKind(StrEnum):
 
 
 # Kinds the config flow offers; later issues add theirs here as they land.
-IMPLEMENTED_KINDS: Final = (SourceKind.ALERTMANAGER, SourceKind.PROXMOX_VE)
+IMPLEMENTED_KINDS: Final = (
+    SourceKind.ALERTMANAGER,
+    SourceKind.PROXMOX_VE,
+    SourceKind.PROXMOX_BACKUP,
+)
 
 # Alertmanager entry data and options.
 CONF_WEBHOOK_ID: Final = "webhook_id"
@@ -66,3 +70,13 @@ DEFAULT_TASK_TIMEOUT: Final = 300  # seconds; PVE's own shutdown timeout is 180 
 CONF_CONFIRMATION_MINUTES: Final = "confirmation_minutes"
 DEFAULT_CONFIRMATION_MINUTES: Final = 5
 CONF_PLANNED_SILENCES: Final = "planned_silences"
+
+# Proxmox Backup Server entry data and options.
+CONF_FINGERPRINT: Final = "fingerprint"
+CONF_FINGERPRINTS: Final = "fingerprints"  # every certificate this server has been seen with
+CONF_FRESHNESS_HOURS: Final = "freshness_hours"
+CONF_BACKUP_TIMEOUT: Final = "backup_timeout"
+DEFAULT_PBS_PORT: Final = 8007
+DEFAULT_FRESHNESS_HOURS: Final = 26  # a daily job plus two hours of slack
+DEFAULT_BACKUP_TIMEOUT: Final = 120  # minutes; backups, verifications and restores run long
+CONF_AGENT_CONTROL_FOR_USERS: Final = "agent_control_for_users"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from homeassistant.core import HomeAssistant, callback
 
 from .alertmanager.services import async_setup_alertmanager_services
+from .backup.services import async_setup_backup_services
 from .confirm_services import async_setup_confirm_services
 from .proxmox.services import async_setup_proxmox_services
 
@@ -14,4 +15,5 @@ def async_setup_services(hass: HomeAssistant) -> None:
     """Register every service action of the integration."""
     async_setup_alertmanager_services(hass)
     async_setup_proxmox_services(hass)
+    async_setup_backup_services(hass)
     async_setup_confirm_services(hass)

@@ -243,8 +243,9 @@ async def test_options(hass: HomeAssistant, setup_proxmox: MockConfigEntry) -> N
     result = await hass.config_entries.options.async_init(setup_proxmox.entry_id)
     assert result["step_id"] == "proxmox_options"
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {"task_timeout": 120}
+        result["flow_id"], {"task_timeout": 120, "agent_control_for_users": True}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     assert setup_proxmox.runtime_data.task_timeout.total_seconds() == 120
+    assert setup_proxmox.options["agent_control_for_users"] is True

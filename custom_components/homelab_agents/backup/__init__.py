@@ -1,0 +1,1 @@
+"""Proxmox Backup Server: datastores, backup groups, verification, and backups through PVE."""
