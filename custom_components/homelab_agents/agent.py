@@ -406,6 +406,43 @@ def _requester(llm_context: llm.LLMContext) -> dict[str, str]:
     return {"requester": f"{llm_context.assistant}:{llm_context.device_id or 'unknown'}"}
 
 
+class ListBackupsTool(HomelabTool):
+    """Recent backups from Proxmox Backup Server, newest first, at most 20."""
+
+    name = "list_backups"
+    description = (
+        "List backups (newest first), optionally of one guest (vmid): time, size, "
+        "verification state and the volid a restore needs. At most 20 with the total."
+    )
+    parameters = probatio.Schema(
+        {probatio.Optional("vmid", description="Only this guest's backups"): cv.positive_int}
+    )
+    annotations = READ
+    service = "list_backups"
+
+    def _data(self, args: dict[str, Any], llm_context: llm.LLMContext) -> dict[str, Any]:
+        return {**args, "limit": MAX_ALERTS}
+
+
+class BackupGuestTool(HomelabTool):
+    """Back a guest up now to Proxmox Backup Server."""
+
+    name = "backup_guest"
+    description = (
+        "Back up a guest now (snapshot mode) to Proxmox Backup Server and wait for the "
+        "task; returns its result."
+    )
+    parameters = probatio.Schema(
+        {
+            probatio.Required("vmid"): cv.positive_int,
+            probatio.Optional("notes", description="A note stored with the backup"): cv.string,
+        }
+    )
+    annotations = CONTROL
+    service = "backup_guest"
+    control = True
+
+
 class HomelabAPI(llm.API):
     """The LLM API of the integration."""
 
@@ -426,6 +463,8 @@ class HomelabAPI(llm.API):
                 ConfirmTool(),
                 CancelTool(),
             ]
+        if _loaded(self.hass, SourceKind.PROXMOX_BACKUP):
+            tools += [ListBackupsTool(), BackupGuestTool()]
         return llm.APIInstance(
             api=self, api_prompt=_prompt(self.hass), llm_context=llm_context, tools=tools
         )
