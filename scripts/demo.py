@@ -28,7 +28,9 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from simulators.backup_link import BackupSnapshot  # noqa: E402
 from simulators.pbs import PbsSimulator  # noqa: E402
+from simulators.pbs.datastore import DatastoreConfig  # noqa: E402
 from simulators.pve import PveSimulator  # noqa: E402
 
 DEMO_USER = "demo"
@@ -240,7 +242,7 @@ class Demo:
             raise SystemExit(f"demo login failed: {result}")
         return str(result["result"])
 
-    async def ensure_entries(self, pve: PveSimulator, pbs: PbsSimulator) -> None:
+    async def ensure_entries(self, pve: PveSimulator) -> None:
         """Create the integration's entries through the config flow API, once."""
         entries = await self.api("GET", "/api/config/config_entries/entry?domain=homelab_agents")
         titles = {entry["title"] for entry in entries}
@@ -264,6 +266,19 @@ class Demo:
                     "username": pve.token.user,
                     "token_id": pve.token.token_id,
                     "token_secret": PVE_SECRET,
+                    "verify_ssl": False,
+                },
+            )
+        if not any(title.startswith("Proxmox Backup") for title in titles):
+            log("adding the Proxmox Backup Server entry")
+            await self._flow(
+                "proxmox_backup",
+                {
+                    "host": "127.0.0.1",
+                    "port": PBS_PORT,
+                    "username": "root@pam",
+                    "token_id": "demo",
+                    "token_secret": PBS_SECRET,
                     "verify_ssl": False,
                 },
             )
@@ -326,6 +341,33 @@ class Demo:
             await asyncio.sleep(60)
 
 
+def seed_backups(pve: PveSimulator, pbs: PbsSimulator) -> None:
+    """A week of nightly backups of the simulated guests, with the usual troubles.
+
+    gitea's backups stopped three days ago (stale), grafana's newest backup failed
+    verification, and vaultwarden was never backed up.
+    """
+    store = pbs.datastore("store1")
+    midnight = datetime.now(UTC).replace(hour=1, minute=0, second=0, microsecond=0)
+    for guest in pve.cluster.guests.values():
+        if guest.name == "vaultwarden":
+            continue
+        days = range(3, 10) if guest.name == "gitea" else range(7)
+        for day in days:
+            when = midnight - timedelta(days=day + (midnight > datetime.now(UTC)))
+            failed = guest.name == "grafana" and day == 0
+            store.add_snapshot(
+                BackupSnapshot(
+                    backup_type="vm" if guest.guest_type == "qemu" else "ct",
+                    backup_id=str(guest.vmid),
+                    backup_time=int(when.timestamp()) + guest.vmid,
+                    size=(2 + guest.vmid % 7) * 1_000_000_000,
+                    notes=guest.name or "",
+                    verify_state="failed" if failed else "ok",
+                )
+            )
+
+
 def _alertmanager_config(target: tuple[str, str | None] | None) -> str:
     lines = [
         "route:",
@@ -359,7 +401,12 @@ async def run(state_dir: Path, ready_file: Path | None) -> None:
 
 async def _run(demo: Demo, ready_file: Path | None) -> None:
     demo.prepare_config()
-    pbs = PbsSimulator(guests=9, snapshots_per_guest=14, seed=7, port=PBS_PORT, task_duration=2)
+    pbs = PbsSimulator(
+        datastores={"store1": DatastoreConfig(total=4_000_000_000_000, seed_guests=False)},
+        seed=7,
+        port=PBS_PORT,
+        task_duration=2,
+    )
     pve = PveSimulator(
         nodes=3,
         guests_per_node=3,
@@ -371,6 +418,7 @@ async def _run(demo: Demo, ready_file: Path | None) -> None:
         backup_targets={"pbs-store": pbs.datastore("store1")},
     )
     pbs.add_token("root@pam", "demo", secret=PBS_SECRET)
+    seed_backups(pve, pbs)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -386,7 +434,7 @@ async def _run(demo: Demo, ready_file: Path | None) -> None:
         await demo.wait_for(f"http://127.0.0.1:{ALERTMANAGER_PORT}/-/ready")
         await demo.log_in()
         await demo.keep_http_config()
-        await demo.ensure_entries(pve, pbs)
+        await demo.ensure_entries(pve)
         await demo.point_alertmanager()
         keeper = asyncio.create_task(demo.keep_alerts_firing())
         log(f"ready: {HA_URL}/homelab-demo/homelab")

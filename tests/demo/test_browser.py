@@ -110,7 +110,7 @@ def browser() -> Generator[WebDriver]:
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
-        "--window-size=1400,1000",
+        "--window-size=1800,1100",
     ):
         options.add_argument(argument)
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
@@ -163,6 +163,7 @@ def test_dashboard_shows_the_homelab_and_acknowledges_with_a_click(
     for guest in ("pihole", "grafana", "nextcloud"):
         assert guest in page
     assert "HostHighCpuLoad" in page
+    assert "Without backup" in page  # backups with their freshness
     browser.save_screenshot(str(ARTIFACTS / "dashboard.png"))
     assert _state(demo, "sensor.alertmanager_127_0_0_1_acknowledged_alerts") == "0"
 
