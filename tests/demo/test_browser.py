@@ -143,7 +143,7 @@ def test_dashboard_shows_the_homelab_and_acknowledges_with_a_click(
             {e.get_attribute("name"): e for e in _deep(browser, "input")}.get("password")
             and {e.get_attribute("name"): e for e in _deep(browser, "input")}
         ),
-        60,
+        180,
         "the login form",
     )
     inputs["username"].send_keys("demo")
@@ -151,12 +151,12 @@ def test_dashboard_shows_the_homelab_and_acknowledges_with_a_click(
     _wait(lambda: "/auth/" not in browser.current_url, 30, "the logged-in page")
 
     browser.get(f"{HA}/homelab-demo/homelab")
-    _wait(lambda: "vaultwarden" in _texts(browser), 60, "the guests")
+    _wait(lambda: "vaultwarden" in _texts(browser), 180, "the guests")
     items = _wait(
         lambda: [
             i for i in _deep(browser, "ha-check-list-item") if "DiskWillFillIn24Hours" in i.text
         ],
-        60,
+        180,
         "the alerts",
     )
     page = _texts(browser)
