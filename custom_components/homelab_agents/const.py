@@ -80,3 +80,6 @@ DEFAULT_PBS_PORT: Final = 8007
 DEFAULT_FRESHNESS_HOURS: Final = 26  # a daily job plus two hours of slack
 DEFAULT_BACKUP_TIMEOUT: Final = 120  # minutes; backups, verifications and restores run long
 CONF_AGENT_CONTROL_FOR_USERS: Final = "agent_control_for_users"
+
+# Reports: sent with the report's data each time `generate_report` made one.
+SIGNAL_REPORT_GENERATED: Final = f"{DOMAIN}_report_generated"

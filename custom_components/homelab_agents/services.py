@@ -8,6 +8,7 @@ from .alertmanager.services import async_setup_alertmanager_services
 from .backup.services import async_setup_backup_services
 from .confirm_services import async_setup_confirm_services
 from .proxmox.services import async_setup_proxmox_services
+from .reports.services import async_setup_report_services
 
 
 @callback
@@ -17,3 +18,4 @@ def async_setup_services(hass: HomeAssistant) -> None:
     async_setup_proxmox_services(hass)
     async_setup_backup_services(hass)
     async_setup_confirm_services(hass)
+    async_setup_report_services(hass)

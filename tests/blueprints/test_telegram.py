@@ -213,6 +213,8 @@ async def test_stop_vm_command_with_confirmation(
         ("/silence abc 2x", "Usage: /silence <fingerprint> [duration]"),
         ("/start_vm abc", "Usage: /start_vm <vmid>"),
         ("/confirm", "Nothing to confirm"),
+        ("/report daily", "Daily summary"),
+        ("/report", "Usage: /report daily|weekly|monthly"),
     ],
 )
 async def test_chat_commands_reply(

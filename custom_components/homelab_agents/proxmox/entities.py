@@ -33,6 +33,7 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from ..confirm import async_get_confirmations
 from ..const import DOMAIN
+from ..reports.entities import LastReportSensor
 from .coordinator import ProxmoxCoordinator
 from .devices import cluster_identifier, guest_identifier, node_identifier, storage_identifier
 from .models import ClusterSnapshot, Guest, Node, Storage
@@ -522,6 +523,9 @@ def cluster_entities(runtime: ProxmoxRuntime, platform: str) -> list[Entity]:
         return [
             *(ClusterSensor(runtime, d) for d in CLUSTER_SENSORS),
             PendingConfirmationsSensor(runtime),
+            LastReportSensor(
+                f"{runtime.identity}_cluster", device_ref(cluster_identifier(runtime.identity))
+            ),
         ]
     if platform == "binary_sensor":
         return [QuorateSensor(runtime)]

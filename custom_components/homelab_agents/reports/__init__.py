@@ -1,0 +1,1 @@
+"""Scheduled reports: the daily summary, weekly resource trends and monthly energy cost."""
