@@ -443,12 +443,41 @@ class BackupGuestTool(HomelabTool):
     control = True
 
 
+class ReportTool(HomelabTool):
+    """A daily, weekly or monthly homelab report as plain text."""
+
+    name = "generate_report"
+    description = (
+        "Generate the homelab report: daily (last 24 h: alerts, guests, failed tasks, "
+        "backups), weekly (CPU/memory/storage trends vs the previous week) or monthly "
+        "(energy and cost). Returns the report text."
+    )
+    parameters = probatio.Schema(
+        {probatio.Required("kind"): probatio.In(["daily", "weekly", "monthly"])}
+    )
+    annotations = READ
+    service = "generate_report"
+
+    def _data(self, args: dict[str, Any], llm_context: llm.LLMContext) -> dict[str, Any]:
+        return {**args, "parse_mode": "plain_text"}
+
+    def _shape(self, response: Any) -> JsonObjectType:
+        # The text is already bounded (Telegram-sized messages); the figures would double it.
+        return {"kind": response.get("kind"), "text": "\n\n".join(response["text"])}
+
+
 class HomelabAPI(llm.API):
     """The LLM API of the integration."""
 
     async def async_get_api_instance(self, llm_context: llm.LLMContext) -> llm.APIInstance:
         """Tools and a prompt describing the homelab as it is now."""
-        tools: list[llm.Tool] = [StatusTool(), ListAlertsTool(), AcknowledgeTool(), SilenceTool()]
+        tools: list[llm.Tool] = [
+            StatusTool(),
+            ListAlertsTool(),
+            AcknowledgeTool(),
+            SilenceTool(),
+            ReportTool(),
+        ]
         if _loaded(self.hass, SourceKind.PROXMOX_VE):
             tools += [
                 ListGuestsTool(),

@@ -70,6 +70,7 @@ async def test_tools_prompt_and_status(
         "request_destructive_action",
         "confirm_action",
         "cancel_action",
+        "generate_report",
     }
     assert all(tool.description for tool in instance.tools)
     running = sum(g.status == "running" for g in pve.cluster.guests.values())
@@ -185,3 +186,20 @@ async def test_output_is_bounded_for_a_large_cluster(
     assert listed.data["total"] == 1000
     assert listed.data["shown"] == 50
     assert len(listed.data["guests"]) == 50
+
+
+async def test_report_tool(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    setup_proxmox: MockConfigEntry,
+    hass_admin_user: User,
+    post_webhook: WebhookPoster,
+) -> None:
+    """The agent gets the daily report as plain text."""
+    await post_webhook(payload(alert()))
+    instance = await _api(hass, hass_admin_user)
+    report = await _call(instance, "generate_report", kind="daily")
+    assert not report.error
+    assert report.data["kind"] == "daily"
+    assert "HostDown" in report.data["text"]
+    assert "<b>" not in report.data["text"]
