@@ -26,13 +26,10 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.const import PERCENTAGE, UnitOfInformation, UnitOfTime
-from homeassistant.core import callback
-from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
-from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from homeassistant.util import dt as dt_util
 
-from ..const import DOMAIN
+from ..entity import ChangeOnlyCoordinatorEntity, device_ref
 from ..proxmox.tasks import TaskOutcome
 from .coordinator import PbsCoordinator
 from .devices import datastore_identifier, group_identifier, server_identifier
@@ -187,15 +184,8 @@ UNPROTECTED = SensorEntityDescription(
 )
 
 
-def device_ref(identifier: str) -> DeviceInfo:
-    """Link an entity to a device the runtime registered."""
-    return DeviceInfo(identifiers={(DOMAIN, identifier)})
-
-
-class PbsEntity(CoordinatorEntity[PbsCoordinator]):
-    """Writes state only when what it shows changed."""
-
-    _attr_has_entity_name = True
+class PbsEntity(ChangeOnlyCoordinatorEntity[PbsCoordinator]):
+    """An entity of the backup server."""
 
     def __init__(
         self, runtime: PbsRuntime, description: EntityDescription, unique_prefix: str, device: str
@@ -206,19 +196,6 @@ class PbsEntity(CoordinatorEntity[PbsCoordinator]):
         self.entity_description = description
         self._attr_unique_id = f"{unique_prefix}_{description.key}"
         self._attr_device_info = device_ref(device)
-        self._written: tuple[Any, ...] | None = None
-
-    @callback
-    def _handle_coordinator_update(self) -> None:
-        shown = (self.available, self.state, self.extra_state_attributes)
-        if shown != self._written:
-            self._written = shown
-            self.async_write_ha_state()
-
-    async def async_added_to_hass(self) -> None:
-        """Remember what the first write shows, so an unchanged poll writes nothing."""
-        await super().async_added_to_hass()
-        self._written = (self.available, self.state, self.extra_state_attributes)
 
 
 class DatastoreEntity(PbsEntity):

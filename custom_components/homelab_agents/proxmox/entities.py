@@ -29,10 +29,9 @@ from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfDataRate, Unit
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
-from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from ..confirm import async_get_confirmations
-from ..const import DOMAIN
+from ..entity import ChangeOnlyCoordinatorEntity, device_ref
 from ..reports.entities import LastReportSensor
 from .coordinator import ProxmoxCoordinator
 from .devices import cluster_identifier, guest_identifier, node_identifier, storage_identifier
@@ -256,18 +255,11 @@ SHUTDOWN = ButtonEntityDescription(
 # Devices are registered by the runtime (parents before children); entities only point at them.
 
 
-def device_ref(identifier: str) -> DeviceInfo:
-    """Link an entity to a device the runtime registered."""
-    return DeviceInfo(identifiers={(DOMAIN, identifier)})
-
-
 # Entities
 
 
-class ProxmoxEntity(CoordinatorEntity[ProxmoxCoordinator]):
-    """Writes state only when what it shows changed; unavailable when its object is gone."""
-
-    _attr_has_entity_name = True
+class ProxmoxEntity(ChangeOnlyCoordinatorEntity[ProxmoxCoordinator]):
+    """An entity of the cluster; unavailable when its object is gone."""
 
     def __init__(
         self,
@@ -282,19 +274,6 @@ class ProxmoxEntity(CoordinatorEntity[ProxmoxCoordinator]):
         self.entity_description = description
         self._attr_unique_id = f"{unique_prefix}_{description.key}"
         self._attr_device_info = device_info
-        self._written: tuple[Any, ...] | None = None
-
-    @callback
-    def _handle_coordinator_update(self) -> None:
-        shown = (self.available, self.state, self.extra_state_attributes)
-        if shown != self._written:
-            self._written = shown
-            self.async_write_ha_state()
-
-    async def async_added_to_hass(self) -> None:
-        """Remember what the first write shows, so an unchanged poll writes nothing."""
-        await super().async_added_to_hass()
-        self._written = (self.available, self.state, self.extra_state_attributes)
 
 
 class GuestEntity(ProxmoxEntity):
