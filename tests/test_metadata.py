@@ -151,7 +151,7 @@ def test_flow_translations_cover_steps_errors_and_aborts() -> None:
         "reconfigure_successful",
     }
     assert aborts == set(strings["config"]["abort"])
-    steps = set(re.findall(r'step_id="([a-z_]+)"', source))
+    steps = set(re.findall(r'step_id ?= ?"([a-z_]+)"', source))
     assert steps == set(strings["config"]["step"]) | set(strings["options"]["step"])
 
 

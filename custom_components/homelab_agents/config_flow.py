@@ -647,46 +647,39 @@ class HomelabAgentsConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
 
-class PbsOptionsFlow(OptionsFlowWithReload):
+class _SingleFormOptionsFlow(OptionsFlowWithReload):
+    """Options of a kind that fit on one form, shown under the kind's own step id."""
+
+    step_id: str
+    schema: probatio.Schema
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Start at the kind's form (its texts live under its own step id)."""
+        return await self._form()
+
+    async def _form(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        if user_input is not None:
+            return self.async_create_entry(data=user_input)
+        return self.async_show_form(
+            step_id=self.step_id,
+            data_schema=self.add_suggested_values_to_schema(self.schema, self.config_entry.options),
+        )
+
+
+class PbsOptionsFlow(_SingleFormOptionsFlow):
     """When a guest's newest backup counts as stale; how long backup tasks are awaited."""
 
-    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Start at the PBS options."""
-        return await self.async_step_pbs_options()
-
-    async def async_step_pbs_options(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Edit the options."""
-        if user_input is not None:
-            return self.async_create_entry(data=user_input)
-        return self.async_show_form(
-            step_id="pbs_options",
-            data_schema=self.add_suggested_values_to_schema(
-                PBS_OPTIONS_SCHEMA, self.config_entry.options
-            ),
-        )
+    step_id = "pbs_options"
+    schema = PBS_OPTIONS_SCHEMA
+    async_step_pbs_options = _SingleFormOptionsFlow._form
 
 
-class ProxmoxOptionsFlow(OptionsFlowWithReload):
-    """How long power actions wait for their Proxmox task."""
+class ProxmoxOptionsFlow(_SingleFormOptionsFlow):
+    """Task wait, confirmation window, planned silences and assistant control."""
 
-    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Start at the Proxmox VE options."""
-        return await self.async_step_proxmox_options()
-
-    async def async_step_proxmox_options(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Edit the options."""
-        if user_input is not None:
-            return self.async_create_entry(data=user_input)
-        return self.async_show_form(
-            step_id="proxmox_options",
-            data_schema=self.add_suggested_values_to_schema(
-                PROXMOX_OPTIONS_SCHEMA, self.config_entry.options
-            ),
-        )
+    step_id = "proxmox_options"
+    schema = PROXMOX_OPTIONS_SCHEMA
+    async_step_proxmox_options = _SingleFormOptionsFlow._form
 
 
 class AlertmanagerOptionsFlow(OptionsFlowWithReload):

@@ -8,9 +8,8 @@ from __future__ import annotations
 from homeassistant.helpers import device_registry as dr
 
 from ..const import DOMAIN
+from ..devices import EntryDevices
 from .models import BackupGroup, BackupInventory
-
-MANUFACTURER = "Proxmox Server Solutions"
 
 
 def server_identifier(identity: str) -> str:
@@ -34,29 +33,8 @@ def group_label(group: BackupGroup) -> str:
     return group.newest.comment or f"{kind} {group.backup_id}"
 
 
-class BackupDevices:
+class BackupDevices(EntryDevices):
     """Creates one entry's devices and removes those whose datastore or group is gone."""
-
-    def __init__(
-        self, registry: dr.DeviceRegistry, entry_id: str, identity: str, title: str, web_url: str
-    ) -> None:
-        """Manage the devices of the entry `entry_id` for the server `identity`."""
-        self._registry = registry
-        self._entry_id = entry_id
-        self._identity = identity
-        self._title = title
-        self._web_url = web_url
-        self._ids: dict[str, str] = {}  # identifier -> device id
-
-    def _create(self, identifier: str, **info: object) -> str:
-        device = self._registry.async_get_or_create(
-            config_entry_id=self._entry_id,
-            identifiers={(DOMAIN, identifier)},
-            manufacturer=MANUFACTURER,
-            **info,  # type: ignore[arg-type]
-        )
-        self._ids[identifier] = device.id
-        return device.id
 
     def sync(self, inventory: BackupInventory) -> None:
         """Register what is new; cheap when nothing changed."""
@@ -94,10 +72,7 @@ class BackupDevices:
 
     def remove(self, identifier: str) -> None:
         """Detach a vanished datastore's or group's device (and its entities) from the entry."""
-        device = self._registry.async_get_device_by_identifier((DOMAIN, identifier), self._entry_id)
-        if device is not None:
-            self._registry.async_update_device(device.id, remove_config_entry_id=self._entry_id)
-        self._ids.pop(identifier, None)
+        self._detach(identifier)
 
     def is_current(self, device: dr.DeviceEntry, inventory: BackupInventory) -> bool:
         """Whether a device of this entry still stands for something the server has."""

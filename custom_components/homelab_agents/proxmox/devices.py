@@ -10,9 +10,8 @@ from __future__ import annotations
 from homeassistant.helpers import device_registry as dr
 
 from ..const import DOMAIN
+from ..devices import EntryDevices
 from .models import ClusterSnapshot, Guest, Storage
-
-MANUFACTURER = "Proxmox Server Solutions"
 
 
 def cluster_identifier(identity: str) -> str:
@@ -35,30 +34,15 @@ def storage_identifier(identity: str, key: str) -> str:
     return f"{identity}/storage/{key}"
 
 
-class ClusterDevices:
+class ClusterDevices(EntryDevices):
     """Creates and updates one entry's devices; remembers where each guest was."""
 
     def __init__(
         self, registry: dr.DeviceRegistry, entry_id: str, identity: str, title: str, web_url: str
     ) -> None:
         """Manage the devices of the entry `entry_id` for the cluster `identity`."""
-        self._registry = registry
-        self._entry_id = entry_id
-        self._identity = identity
-        self._title = title
-        self._web_url = web_url
-        self._ids: dict[str, str] = {}  # identifier -> device id
+        super().__init__(registry, entry_id, identity, title, web_url)
         self._guest_nodes: dict[int, str] = {}
-
-    def _create(self, identifier: str, **info: object) -> str:
-        device = self._registry.async_get_or_create(
-            config_entry_id=self._entry_id,
-            identifiers={(DOMAIN, identifier)},
-            manufacturer=MANUFACTURER,
-            **info,  # type: ignore[arg-type]
-        )
-        self._ids[identifier] = device.id
-        return device.id
 
     def sync(self, snapshot: ClusterSnapshot) -> None:
         """Register what is new and move migrated guests; cheap when nothing changed."""
@@ -117,11 +101,7 @@ class ClusterDevices:
 
     def remove_guest(self, vmid: int) -> None:
         """Detach a deleted guest's device (and its entities) from the entry."""
-        identifier = guest_identifier(self._identity, vmid)
-        device = self._registry.async_get_device_by_identifier((DOMAIN, identifier), self._entry_id)
-        if device is not None:
-            self._registry.async_update_device(device.id, remove_config_entry_id=self._entry_id)
-        self._ids.pop(identifier, None)
+        self._detach(guest_identifier(self._identity, vmid))
         self._guest_nodes.pop(vmid, None)
 
     def vmid_of(self, device: dr.DeviceEntry | dr.ChildDeviceEntry) -> int | None:
