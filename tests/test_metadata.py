@@ -142,7 +142,10 @@ def test_exception_and_issue_translations_match_code() -> None:
 def test_flow_translations_cover_steps_errors_and_aborts() -> None:
     """Every form error and abort reason the flow can produce has a text, and none is unused."""
     strings = _json(PACKAGE / "translations" / "en.json")
-    source = (PACKAGE / "config_flow.py").read_text()
+    source = "\n".join(
+        path.read_text()
+        for path in [PACKAGE / "config_flow.py", *sorted((PACKAGE / "flows").glob("*.py"))]
+    )
     errors = set(re.findall(r'\{(?:"base"|CONF_[A-Z]+): "([a-z_]+)"\}', source))
     assert errors == set(strings["config"]["error"])
     aborts = set(re.findall(r'reason="([a-z_]+)"', source)) | {

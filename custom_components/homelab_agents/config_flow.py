@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 import secrets
 from typing import Any
 
@@ -11,6 +11,7 @@ from homeassistant.config_entries import (
     ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
+    OptionsFlow,
     OptionsFlowWithReload,
 )
 from homeassistant.const import (
@@ -22,14 +23,7 @@ from homeassistant.const import (
     CONF_VERIFY_SSL,
 )
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.selector import (
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
-    TextSelector,
-    TextSelectorConfig,
-    TextSelectorType,
-)
+from homeassistant.helpers.selector import NumberSelector
 import probatio
 from yarl import URL
 
@@ -85,6 +79,13 @@ from .const import (
     LOGGER,
     SourceKind,
 )
+from .flows.common import (
+    PASSWORD_SELECTOR as _PASSWORD,
+    URL_SELECTOR as _URL,
+    SingleFormOptionsFlow,
+    clean_data as _clean,
+    number_box,
+)
 from .proxmox.client import (
     ProxmoxAuthError,
     ProxmoxClient,
@@ -94,9 +95,6 @@ from .proxmox.client import (
     ProxmoxTlsError,
 )
 from .proxmox.runtime import credentials_from
-
-_PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
-_URL = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
 
 ALERTMANAGER_SCHEMA = probatio.Schema(
     {
@@ -111,10 +109,7 @@ PROXMOX_SCHEMA = probatio.Schema(
     {
         probatio.Required(CONF_HOST): str,
         probatio.Required(CONF_PORT, default=DEFAULT_PROXMOX_PORT): probatio.All(
-            NumberSelector(
-                NumberSelectorConfig(min=1, max=65535, step=1, mode=NumberSelectorMode.BOX)
-            ),
-            probatio.Coerce(int),
+            number_box(1, 65535), probatio.Coerce(int)
         ),
         probatio.Required(CONF_USERNAME, default="root@pam"): str,
         probatio.Optional(CONF_TOKEN_ID): str,
@@ -133,10 +128,7 @@ PBS_SCHEMA = probatio.Schema(
     {
         probatio.Required(CONF_HOST): str,
         probatio.Required(CONF_PORT, default=DEFAULT_PBS_PORT): probatio.All(
-            NumberSelector(
-                NumberSelectorConfig(min=1, max=65535, step=1, mode=NumberSelectorMode.BOX)
-            ),
-            probatio.Coerce(int),
+            number_box(1, 65535), probatio.Coerce(int)
         ),
         probatio.Required(CONF_USERNAME, default="root@pam"): str,
         probatio.Required(CONF_TOKEN_ID): str,
@@ -159,9 +151,7 @@ REAUTH_SCHEMA = probatio.Schema(
 
 
 def _minutes(low: int, high: int) -> NumberSelector:
-    return NumberSelector(
-        NumberSelectorConfig(min=low, max=high, step=1, mode=NumberSelectorMode.BOX)
-    )
+    return number_box(low, high)
 
 
 PROXMOX_OPTIONS_SCHEMA = probatio.Schema(
@@ -342,11 +332,6 @@ def _pbs_placeholders(extra: dict[str, str]) -> dict[str, str]:
     return {"privilege": "", "fingerprint": "", **extra}
 
 
-def _clean(data: dict[str, Any]) -> dict[str, Any]:
-    """Drop empty optional credentials so they do not linger in the entry."""
-    return {k: v for k, v in data.items() if v not in ("", None)}
-
-
 class HomelabAgentsConfigFlow(ConfigFlow, domain=DOMAIN):
     """Connect one homelab system per entry."""
 
@@ -355,15 +340,9 @@ class HomelabAgentsConfigFlow(ConfigFlow, domain=DOMAIN):
 
     @staticmethod
     @callback
-    def async_get_options_flow(
-        config_entry: ConfigEntry,
-    ) -> AlertmanagerOptionsFlow | ProxmoxOptionsFlow | PbsOptionsFlow:
+    def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
         """Options of the entry's kind."""
-        if config_entry.data[CONF_KIND] == SourceKind.PROXMOX_VE:
-            return ProxmoxOptionsFlow()
-        if config_entry.data[CONF_KIND] == SourceKind.PROXMOX_BACKUP:
-            return PbsOptionsFlow()
-        return AlertmanagerOptionsFlow()
+        return OPTIONS_FLOWS[config_entry.data[CONF_KIND]]()
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Choose what kind of system to connect."""
@@ -477,7 +456,12 @@ class HomelabAgentsConfigFlow(ConfigFlow, domain=DOMAIN):
             return await self.async_step_reauth_proxmox()
         if entry_data[CONF_KIND] == SourceKind.PROXMOX_BACKUP:
             return await self.async_step_reauth_proxmox_backup()
-        return await self.async_step_reauth_confirm()
+        if entry_data[CONF_KIND] == SourceKind.ALERTMANAGER:
+            return await self.async_step_reauth_confirm()
+        step: Callable[[], Awaitable[ConfigFlowResult]] = getattr(
+            self, f"async_step_reauth_{entry_data[CONF_KIND]}"
+        )
+        return await step()
 
     async def async_step_reauth_proxmox_backup(
         self, user_input: dict[str, Any] | None = None
@@ -554,6 +538,11 @@ class HomelabAgentsConfigFlow(ConfigFlow, domain=DOMAIN):
             return await self.async_step_reconfigure_proxmox(user_input)
         if entry.data[CONF_KIND] == SourceKind.PROXMOX_BACKUP:
             return await self.async_step_reconfigure_proxmox_backup(user_input)
+        if entry.data[CONF_KIND] != SourceKind.ALERTMANAGER:
+            step: Callable[[dict[str, Any] | None], Awaitable[ConfigFlowResult]] = getattr(
+                self, f"async_step_reconfigure_{entry.data[CONF_KIND]}"
+            )
+            return await step(user_input)
         errors: dict[str, str] = {}
         if user_input is not None:
             status, errors = await _probe(self.hass, user_input)
@@ -647,39 +636,20 @@ class HomelabAgentsConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
 
-class _SingleFormOptionsFlow(OptionsFlowWithReload):
-    """Options of a kind that fit on one form, shown under the kind's own step id."""
-
-    step_id: str
-    schema: probatio.Schema
-
-    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Start at the kind's form (its texts live under its own step id)."""
-        return await self._form()
-
-    async def _form(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        if user_input is not None:
-            return self.async_create_entry(data=user_input)
-        return self.async_show_form(
-            step_id=self.step_id,
-            data_schema=self.add_suggested_values_to_schema(self.schema, self.config_entry.options),
-        )
-
-
-class PbsOptionsFlow(_SingleFormOptionsFlow):
+class PbsOptionsFlow(SingleFormOptionsFlow):
     """When a guest's newest backup counts as stale; how long backup tasks are awaited."""
 
     step_id = "pbs_options"
     schema = PBS_OPTIONS_SCHEMA
-    async_step_pbs_options = _SingleFormOptionsFlow._form
+    async_step_pbs_options = SingleFormOptionsFlow.form
 
 
-class ProxmoxOptionsFlow(_SingleFormOptionsFlow):
+class ProxmoxOptionsFlow(SingleFormOptionsFlow):
     """Task wait, confirmation window, planned silences and assistant control."""
 
     step_id = "proxmox_options"
     schema = PROXMOX_OPTIONS_SCHEMA
-    async_step_proxmox_options = _SingleFormOptionsFlow._form
+    async_step_proxmox_options = SingleFormOptionsFlow.form
 
 
 class AlertmanagerOptionsFlow(OptionsFlowWithReload):
@@ -700,3 +670,11 @@ class AlertmanagerOptionsFlow(OptionsFlowWithReload):
                 "snippet": receiver_snippet(url, entry.data.get(CONF_WEBHOOK_TOKEN), receiver),
             },
         )
+
+
+# Each kind's options flow; a kind added in `flows/` registers its own here.
+OPTIONS_FLOWS: dict[str, Callable[[], OptionsFlow]] = {
+    SourceKind.ALERTMANAGER: AlertmanagerOptionsFlow,
+    SourceKind.PROXMOX_VE: ProxmoxOptionsFlow,
+    SourceKind.PROXMOX_BACKUP: PbsOptionsFlow,
+}
