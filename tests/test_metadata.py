@@ -13,6 +13,8 @@ from homeassistant.setup import async_setup_component
 import pytest
 import yaml
 
+from custom_components.homelab_agents.const import IMPLEMENTED_KINDS
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "custom_components" / "homelab_agents"
 
@@ -156,6 +158,12 @@ def test_flow_translations_cover_steps_errors_and_aborts() -> None:
     assert aborts == set(strings["config"]["abort"])
     steps = set(re.findall(r'step_id ?= ?"([a-z_]+)"', source))
     assert steps == set(strings["config"]["step"]) | set(strings["options"]["step"])
+
+
+def test_flow_menu_offers_every_implemented_kind_with_a_text() -> None:
+    """The first step's menu texts are exactly the kinds the flow offers."""
+    menu = _json(PACKAGE / "translations" / "en.json")["config"]["step"]["user"]["menu_options"]
+    assert list(menu) == [kind.value for kind in IMPLEMENTED_KINDS]
 
 
 def test_entity_translations_and_icons_match_descriptions() -> None:

@@ -17,6 +17,10 @@ from .services import async_setup_services
 
 if TYPE_CHECKING:
     from .backup.runtime import PbsRuntime
+    from .docker.runtime import DockerRuntime
+    from .network.cloudflare.runtime import CloudflareRuntime
+    from .network.tailscale.runtime import TailscaleRuntime
+    from .network.unifi.runtime import UnifiRuntime
     from .proxmox.runtime import ProxmoxRuntime
 
 __all__ = ["HomelabAgentsConfigEntry"]
@@ -63,6 +67,36 @@ async def _async_start_source(
         backup_server = PbsRuntime(hass, entry)
         await backup_server.async_start()
         return backup_server
+    if kind == SourceKind.DOCKER:
+        from .docker.runtime import DockerRuntime  # noqa: PLC0415
+
+        docker_host = DockerRuntime(hass, entry)
+        await docker_host.async_start()
+        return docker_host
+    if kind == SourceKind.TAILSCALE:
+        from .network.tailscale.runtime import TailscaleRuntime  # noqa: PLC0415
+
+        tailnet = TailscaleRuntime(hass, entry)
+        await tailnet.async_start()
+        return tailnet
+    if kind == SourceKind.CLOUDFLARE:
+        from .network.cloudflare.runtime import CloudflareRuntime  # noqa: PLC0415
+
+        cloudflare = CloudflareRuntime(hass, entry)
+        await cloudflare.async_start()
+        return cloudflare
+    if kind == SourceKind.PIHOLE:
+        from .network.pihole.runtime import PiholeRuntime  # noqa: PLC0415
+
+        pihole = PiholeRuntime(hass, entry)
+        await pihole.async_start()
+        return pihole
+    if kind == SourceKind.UNIFI:
+        from .network.unifi.runtime import UnifiRuntime  # noqa: PLC0415
+
+        unifi = UnifiRuntime(hass, entry)
+        await unifi.async_start()
+        return unifi
     # An entry made by a newer release of the integration, after a downgrade.
     raise ConfigEntryError(
         translation_domain=DOMAIN,
@@ -79,12 +113,36 @@ async def async_unload_entry(hass: HomeAssistant, entry: HomelabAgentsConfigEntr
     return unloaded
 
 
+# Network source kinds keep learned anomaly baselines in their own store file.
+_NETWORK_KINDS = (SourceKind.PIHOLE, SourceKind.TAILSCALE, SourceKind.CLOUDFLARE, SourceKind.UNIFI)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: HomelabAgentsConfigEntry) -> None:
+    """Delete what a removed entry stored of its own."""
+    if entry.data[CONF_KIND] in _NETWORK_KINDS:
+        from .network.monitor import async_remove_monitor_store  # noqa: PLC0415
+
+        await async_remove_monitor_store(hass, entry.entry_id)
+    if entry.data[CONF_KIND] == SourceKind.UNIFI:
+        from .network.unifi.runtime import async_remove_history  # noqa: PLC0415
+
+        await async_remove_history(hass, entry.entry_id)
+
+
 async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: HomelabAgentsConfigEntry, device: dr.DeviceEntry
 ) -> bool:
     """Let the user delete a device whose guest no longer exists (or any stale one)."""
+    if entry.data[CONF_KIND] == SourceKind.TAILSCALE and entry.runtime_data is not None:
+        return not cast("TailscaleRuntime", entry.runtime_data).device_is_current(device)
     if entry.data[CONF_KIND] == SourceKind.PROXMOX_BACKUP and entry.runtime_data is not None:
         return not cast("PbsRuntime", entry.runtime_data).device_is_current(device)
+    if entry.data[CONF_KIND] == SourceKind.DOCKER and entry.runtime_data is not None:
+        return not cast("DockerRuntime", entry.runtime_data).device_is_current(device)
+    if entry.data[CONF_KIND] == SourceKind.CLOUDFLARE and entry.runtime_data is not None:
+        return not cast("CloudflareRuntime", entry.runtime_data).device_is_current(device)
+    if entry.data[CONF_KIND] == SourceKind.UNIFI and entry.runtime_data is not None:
+        return not cast("UnifiRuntime", entry.runtime_data).device_is_current(device)
     if entry.data[CONF_KIND] != SourceKind.PROXMOX_VE or entry.runtime_data is None:
         return True
     runtime = cast("ProxmoxRuntime", entry.runtime_data)

@@ -79,6 +79,7 @@ from .const import (
     LOGGER,
     SourceKind,
 )
+from .flows.cloudflare import CloudflareFlowMixin, CloudflareOptionsFlow
 from .flows.common import (
     PASSWORD_SELECTOR as _PASSWORD,
     URL_SELECTOR as _URL,
@@ -86,6 +87,10 @@ from .flows.common import (
     clean_data as _clean,
     number_box,
 )
+from .flows.docker import DockerFlowMixin, DockerOptionsFlow
+from .flows.pihole import PiholeFlowMixin, PiholeOptionsFlow
+from .flows.tailscale import TailscaleFlowMixin, TailscaleOptionsFlow
+from .flows.unifi import UnifiFlowMixin, UnifiOptionsFlow
 from .proxmox.client import (
     ProxmoxAuthError,
     ProxmoxClient,
@@ -332,7 +337,15 @@ def _pbs_placeholders(extra: dict[str, str]) -> dict[str, str]:
     return {"privilege": "", "fingerprint": "", **extra}
 
 
-class HomelabAgentsConfigFlow(ConfigFlow, domain=DOMAIN):
+class HomelabAgentsConfigFlow(
+    DockerFlowMixin,
+    TailscaleFlowMixin,
+    CloudflareFlowMixin,
+    PiholeFlowMixin,
+    UnifiFlowMixin,
+    ConfigFlow,
+    domain=DOMAIN,
+):
     """Connect one homelab system per entry."""
 
     VERSION = 1
@@ -677,4 +690,9 @@ OPTIONS_FLOWS: dict[str, Callable[[], OptionsFlow]] = {
     SourceKind.ALERTMANAGER: AlertmanagerOptionsFlow,
     SourceKind.PROXMOX_VE: ProxmoxOptionsFlow,
     SourceKind.PROXMOX_BACKUP: PbsOptionsFlow,
+    SourceKind.CLOUDFLARE: CloudflareOptionsFlow,
+    SourceKind.TAILSCALE: TailscaleOptionsFlow,
+    SourceKind.DOCKER: DockerOptionsFlow,
+    SourceKind.PIHOLE: PiholeOptionsFlow,
+    SourceKind.UNIFI: UnifiOptionsFlow,
 }

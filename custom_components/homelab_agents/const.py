@@ -26,11 +26,16 @@ class SourceKind(StrEnum):
     UNIFI = "unifi"
 
 
-# Kinds the config flow offers; later issues add theirs here as they land.
+# Kinds the config flow offers, in the menu's order.
 IMPLEMENTED_KINDS: Final = (
     SourceKind.ALERTMANAGER,
     SourceKind.PROXMOX_VE,
     SourceKind.PROXMOX_BACKUP,
+    SourceKind.DOCKER,
+    SourceKind.PIHOLE,
+    SourceKind.TAILSCALE,
+    SourceKind.CLOUDFLARE,
+    SourceKind.UNIFI,
 )
 
 # Alertmanager entry data and options.

@@ -13,6 +13,10 @@ from .const import CONF_TOKEN_SECRET, CONF_WEBHOOK_ID, CONF_WEBHOOK_TOKEN
 from .runtime import HomelabAgentsConfigEntry
 
 TO_REDACT = {
+    "api_token",  # Cloudflare
+    "api_key",  # Tailscale
+    "oauth_client_secret",  # Tailscale
+    "client_key",  # Docker (TLS client certificate's key)
     CONF_PASSWORD,
     CONF_TOKEN_SECRET,
     CONF_USERNAME,

@@ -349,11 +349,11 @@ async def test_diagnostics_redact_secrets(
 
 async def test_entry_of_unsupported_kind_fails_clearly(hass: HomeAssistant) -> None:
     """An entry made by a newer release (after a downgrade) fails with a clear reason."""
-    entry = MockConfigEntry(domain=DOMAIN, data={"kind": "unifi"})
+    entry = MockConfigEntry(domain=DOMAIN, data={"kind": "zigbee"})
     entry.add_to_hass(hass)
     await hass.config_entries.async_setup(entry.entry_id)
     assert entry.state is ConfigEntryState.SETUP_ERROR
-    assert "unifi" in (entry.reason or "")
+    assert "zigbee" in (entry.reason or "")
 
 
 async def test_unauthorized_reconciliation_starts_reauth(hass: HomeAssistant) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import aiohttp
 from yarl import URL
@@ -42,6 +42,16 @@ class AlertmanagerStatus:
     cluster_status: str  # ready, settling or disabled
     peer_name: str | None
     peers: list[str]
+
+
+class PostableAlert(TypedDict):
+    """An alert as `POST /api/v2/alerts` takes it (what Prometheus sends)."""
+
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    startsAt: str
+    endsAt: NotRequired[str]
+    generatorURL: NotRequired[str]
 
 
 class AlertmanagerClient:
@@ -186,6 +196,10 @@ class AlertmanagerClient:
     async def expire_silence(self, silence_id: str) -> None:
         """Expire a silence; AlertmanagerNotFoundError when it does not exist."""
         await self._request("DELETE", f"silence/{silence_id}")
+
+    async def post_alerts(self, alerts: list[PostableAlert]) -> None:
+        """Raise (or, with `endsAt` in the past, resolve) alerts, as Prometheus does."""
+        await self._request("POST", "alerts", json=alerts)
 
 
 async def _error_text(response: aiohttp.ClientResponse) -> str:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import TypedDict
+
+from homeassistant.util import dt as dt_util
 
 
 class Direction(StrEnum):
@@ -54,6 +57,20 @@ class PresenceSample:
     online: bool
 
 
+class AnomalyDict(TypedDict):
+    """An anomaly as stored, shown in attributes and sent in events."""
+
+    source: str
+    anomaly: str
+    key: str
+    label: str
+    observed: float | None
+    expected_low: float | None
+    expected_high: float | None
+    unit: str | None
+    detected_at: str
+
+
 @dataclass(frozen=True, slots=True)
 class Anomaly:
     """One flagged deviation, with the explanation people and alerts show."""
@@ -80,3 +97,48 @@ class Anomaly:
             f"{self.label}: observed {self.observed:g}{unit}, "
             f"expected {self.expected_low:g} to {self.expected_high:g}{unit}"
         )
+
+    @property
+    def identity(self) -> tuple[AnomalyType, str]:
+        """What makes it the same anomaly from one poll to the next."""
+        return (self.anomaly, self.key)
+
+    def as_dict(self) -> AnomalyDict:
+        """The stored form (also what entities and alerts show)."""
+        return {
+            "source": self.source,
+            "anomaly": self.anomaly.value,
+            "key": self.key,
+            "label": self.label,
+            "observed": self.observed,
+            "expected_low": self.expected_low,
+            "expected_high": self.expected_high,
+            "unit": self.unit,
+            "detected_at": self.detected_at.isoformat(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: AnomalyDict) -> Anomaly:
+        """Read the stored form; ValueError, KeyError or TypeError when it is not one."""
+        detected_at = dt_util.parse_datetime(data["detected_at"])
+        if detected_at is None or detected_at.tzinfo is None:
+            raise ValueError("detected_at is not an aware timestamp")
+        return cls(
+            source=str(data["source"]),
+            anomaly=AnomalyType(data["anomaly"]),
+            key=str(data["key"]),
+            label=str(data["label"]),
+            observed=_optional_float(data["observed"]),
+            expected_low=_optional_float(data["expected_low"]),
+            expected_high=_optional_float(data["expected_high"]),
+            unit=None if data["unit"] is None else str(data["unit"]),
+            detected_at=detected_at,
+        )
+
+
+def _optional_float(value: object) -> float | None:
+    if value is None:
+        return None
+    if not isinstance(value, int | float):
+        raise TypeError("not a number")
+    return float(value)

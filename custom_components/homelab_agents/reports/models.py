@@ -19,7 +19,7 @@ class ReportKind(StrEnum):
 
 
 SECTIONS: Final[dict[ReportKind, tuple[str, ...]]] = {
-    ReportKind.DAILY: ("alerts", "guests", "nodes", "tasks", "backups"),
+    ReportKind.DAILY: ("alerts", "guests", "nodes", "tasks", "backups", "containers", "network"),
     ReportKind.WEEKLY: ("nodes", "guests", "storage"),
     ReportKind.MONTHLY: ("energy",),
 }

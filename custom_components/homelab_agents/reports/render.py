@@ -201,6 +201,47 @@ def _backups(data: dict[str, Any] | None, style: Style, _kind: str) -> Block:
     return block + _limited(stale, style)
 
 
+def _containers(data: dict[str, Any] | None, style: Style, _kind: str) -> Block:
+    e, b = style.escape, style.bold
+    block = [b(e("📦 Containers"))]
+    if data is None:
+        return [*block, e("No Docker engine connected.")]
+    for engine in data["engines"]:
+        if not engine["available"]:
+            block.append(e(f"{engine['engine']}: UNREACHABLE"))
+            continue
+        block.append(
+            e(f"{engine['engine']}: running {engine['running']} · stopped {engine['stopped']}")
+        )
+        lines = []
+        for c in engine["attention"]:
+            detail = c["state"]
+            if c["health"] == "unhealthy":
+                detail += ", unhealthy"
+            if c["exit_code"] not in (None, 0):
+                detail += f", exit code {c['exit_code']}"
+            lines.append(e(f"{c['name']}: {detail}"))
+        block += _limited(lines, style)
+    return block
+
+
+def _network(data: dict[str, Any] | None, style: Style, _kind: str) -> Block:
+    e, b = style.escape, style.bold
+    block = [b(e("🌐 Network"))]
+    if data is None:
+        return [*block, e("No network source connected.")]
+    block.append(e(f"Anomalies active {data['anomalies']}"))
+    lines = []
+    for source in data["sources"]:
+        if not source["available"]:
+            lines.append(e(f"{source['title']}: UNREACHABLE"))
+        lines += [
+            e(f"{source['title']}: {a['explanation']} (since {when(a['since'])})")
+            for a in source["anomalies"]
+        ]
+    return block + _limited(lines, style)
+
+
 def _storage(data: list[dict[str, Any]], style: Style, _kind: str) -> Block:
     e, b = style.escape, style.bold
     block = [b(e("🗄 Storage"))]
@@ -240,6 +281,8 @@ _SECTIONS: Final[dict[str, Callable[[Any, Style, str], Block]]] = {
     "nodes": _nodes,
     "tasks": _tasks,
     "backups": _backups,
+    "containers": _containers,
+    "network": _network,
     "storage": _storage,
     "energy": _energy,
 }

@@ -30,6 +30,7 @@ from .daily import (
 )
 from .models import SECTIONS, ReportKind, ReportPeriod, period_for
 from .render import ParseMode, render_markdown, render_text, split_messages
+from .sources import containers_section, network_section
 from .statistics import (
     EnergyPrice,
     async_energy_section,
@@ -174,4 +175,8 @@ async def _daily(
         data["nodes"] = nodes_section(clusters)
     if "backups" in wanted:
         data["backups"] = await backups_section(hass)
+    if "containers" in wanted:
+        data["containers"] = containers_section(hass)
+    if "network" in wanted:
+        data["network"] = network_section(hass)
     return data

@@ -1,0 +1,1 @@
+"""Docker hosts (Docker Engine or Podman's Docker-compatible API): containers as devices."""

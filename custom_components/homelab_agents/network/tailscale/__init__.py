@@ -1,0 +1,1 @@
+"""Tailscale: the devices of one tailnet through the Tailscale API v2."""

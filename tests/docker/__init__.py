@@ -1,0 +1,1 @@
+"""Tests of the Docker host kind against a real Podman engine."""

@@ -1,0 +1,1 @@
+"""Tests for the network sources and the anomaly monitor they share."""
