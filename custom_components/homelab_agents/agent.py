@@ -48,7 +48,9 @@ def _loaded(hass: HomeAssistant, kind: SourceKind) -> list[Any]:
 
 
 def homelab_summary(hass: HomeAssistant) -> dict[str, Any]:
-    """Clusters, guests, alerts and pending confirmations in a few numbers."""
+    """Clusters, guests, alerts, pending confirmations and network sources in a few numbers."""
+    from .agent_network import network_summary  # noqa: PLC0415 - it builds on this module
+
     clusters: list[dict[str, Any]] = []
     for entry in _loaded(hass, SourceKind.PROXMOX_VE):
         data = entry.runtime_data.coordinator.data
@@ -82,10 +84,13 @@ def homelab_summary(hass: HomeAssistant) -> dict[str, Any]:
         "alerts_unacknowledged": unacknowledged,
         "alert_pipeline_problems": pipeline_problems,
         "pending_confirmations": len(async_get_confirmations(hass).pending()),
+        "network_sources": network_summary(hass),
     }
 
 
 def _prompt(hass: HomeAssistant) -> str:
+    from .agent_network import network_prompt  # noqa: PLC0415 - it builds on this module
+
     summary = homelab_summary(hass)
     parts = [
         (
@@ -105,6 +110,7 @@ def _prompt(hass: HomeAssistant) -> str:
         f"Alerts firing: {summary['alerts_firing']} "
         f"({summary['alerts_unacknowledged']} unacknowledged)."
     )
+    parts.extend(network_prompt(summary["network_sources"]))
     parts.append(
         "Hard stop and reset never run directly: request_destructive_action returns an "
         "action id and a summary; read the summary back to the user and call confirm_action "
@@ -136,12 +142,14 @@ class HomelabTool(llm.Tool):
         context = llm_context.context
         user_id = context.user_id if context else None
         try:
+            # HA's llm helper passes the model's arguments through unchecked.
+            args = self.parameters(tool_input.tool_args)
             if self.control:
                 await _check_control_allowed(hass, user_id)
             response = await hass.services.async_call(
                 DOMAIN,
-                self._service(tool_input.tool_args),
-                self._data(tool_input.tool_args, llm_context),
+                self._service(args),
+                self._data(args, llm_context),
                 blocking=True,
                 return_response=True,
                 context=context,
@@ -172,7 +180,8 @@ async def _check_control_allowed(hass: HomeAssistant, user_id: str | None) -> No
         return
     if any(
         entry.options.get(CONF_AGENT_CONTROL_FOR_USERS, False)
-        for entry in _loaded(hass, SourceKind.PROXMOX_VE)
+        for kind in (SourceKind.PROXMOX_VE, SourceKind.DOCKER)
+        for entry in _loaded(hass, kind)
     ):
         return
     raise HomeAssistantError(translation_domain=DOMAIN, translation_key="agent_control_not_allowed")
@@ -342,7 +351,8 @@ class RequestDestructiveTool(HomelabTool):
     description = (
         "Request a hard stop (power cut) or reset of a guest. It does NOT run: it returns an "
         "action_id and a summary. Read the summary back to the user, and only after they "
-        "agree call confirm_action with the action_id. Expires after 5 minutes."
+        "agree call confirm_action with the action_id. It expires after the entry's "
+        "confirmation window (5 minutes by default)."
     )
     parameters = probatio.Schema(
         {probatio.Required("action"): probatio.In(["stop", "reset"]), **_GUEST}
@@ -466,6 +476,77 @@ class ReportTool(HomelabTool):
         return {"kind": response.get("kind"), "text": "\n\n".join(response["text"])}
 
 
+class ListContainersTool(HomelabTool):
+    """Containers of the Docker hosts, filtered, at most 50."""
+
+    name = "list_containers"
+    description = (
+        "List Docker containers with host, name, image, state (running, exited, ...), exit "
+        "code, health, CPU and memory. Filters: state, name (part of it). At most 50 with "
+        "the total."
+    )
+    parameters = probatio.Schema(
+        {
+            probatio.Optional("state"): probatio.In(
+                ["created", "running", "restarting", "paused", "exited", "removing", "dead"]
+            ),
+            probatio.Optional("name"): cv.string,
+        }
+    )
+    annotations = READ
+    service = "list_containers"
+
+    def _data(self, args: dict[str, Any], llm_context: llm.LLMContext) -> dict[str, Any]:
+        return {**args, "limit": MAX_GUESTS}
+
+    def _shape(self, response: Any) -> JsonObjectType:
+        return {
+            "containers": response["containers"],
+            "shown": response["count"],
+            "total": response["total"],
+        }
+
+
+class ContainerTool(HomelabTool):
+    """Start or restart a container by name."""
+
+    parameters = probatio.Schema(
+        {probatio.Required("container", description="The container's name"): cv.string}
+    )
+    annotations = CONTROL
+    control = True
+
+
+def _container_tool(name: str, description: str) -> ContainerTool:
+    tool = ContainerTool()
+    tool.name = tool.service = name
+    tool.description = description
+    return tool
+
+
+class RequestContainerStopTool(ContainerTool):
+    """Request a container stop: returns an id and a summary to read back."""
+
+    name = "request_container_stop"
+    description = (
+        "Request a stop of a Docker container. It does NOT run: it returns an action_id and "
+        "a summary. Read the summary back to the user, and only after they agree call "
+        "confirm_action with the action_id. It expires after the entry's confirmation "
+        "window (5 minutes by default)."
+    )
+    annotations = GUARDED
+    service = "stop_container"
+
+    def _data(self, args: dict[str, Any], llm_context: llm.LLMContext) -> dict[str, Any]:
+        return dict(args) | _requester(llm_context)
+
+    def _shape(self, response: Any) -> JsonObjectType:
+        return {
+            **response,
+            "next_step": "Read the summary to the user; call confirm_action only if they agree.",
+        }
+
+
 class HomelabAPI(llm.API):
     """The LLM API of the integration."""
 
@@ -494,6 +575,20 @@ class HomelabAPI(llm.API):
             ]
         if _loaded(self.hass, SourceKind.PROXMOX_BACKUP):
             tools += [ListBackupsTool(), BackupGuestTool()]
+        if _loaded(self.hass, SourceKind.DOCKER):
+            tools += [
+                ListContainersTool(),
+                _container_tool("start_container", "Start a Docker container by name."),
+                _container_tool(
+                    "restart_container", "Restart a Docker container by name (stop, then start)."
+                ),
+                RequestContainerStopTool(),
+            ]
+            if not _loaded(self.hass, SourceKind.PROXMOX_VE):
+                tools += [ConfirmTool(), CancelTool()]
+        from .agent_network import network_tools  # noqa: PLC0415 - it builds on this module
+
+        tools += network_tools(self.hass, tools)
         return llm.APIInstance(
             api=self, api_prompt=_prompt(self.hass), llm_context=llm_context, tools=tools
         )

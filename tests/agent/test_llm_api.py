@@ -101,8 +101,12 @@ async def test_alert_tools(
     missing = await _call(instance, "acknowledge_alert", fingerprint="ffffffffffffffff")
     assert missing.error
     assert "ffffffffffffffff" in missing.data["error"]
+    # The llm helper passes the model's arguments unchecked: the tool's schema checks them.
+    bad = await _call(instance, "silence_alert", fingerprint="a1b2c3d4e5f60718")
+    assert bad.error
+    assert "minutes" in bad.data["error"]
     await hass.async_block_till_done()
-    assert [e["error"] for e in audit[-2:]] == [False, True]
+    assert [e["error"] for e in audit[-3:]] == [False, True, True]
 
 
 async def test_confirmation_round_trip(

@@ -10,7 +10,7 @@ from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.homelab_agents.alertmanager.models import AlertStatus, IncomingAlert
-from custom_components.homelab_agents.reports.render import split_messages
+from custom_components.homelab_agents.reports.render import ParseMode, render_text, split_messages
 
 from .conftest import ReportCaller
 
@@ -66,3 +66,35 @@ def test_split_never_cuts_a_line_and_bounds_a_huge_one() -> None:
     messages = split_messages([["a" * 6, "b" * 6], ["c" * 6]], limit=14)
     assert messages == ["a" * 6 + "\n" + "b" * 6, "c" * 6]
     assert split_messages([["x" * 30]], limit=10) == ["x" * 10]
+
+
+def test_unreachable_engines_and_network_sources_are_named() -> None:
+    """A Docker engine or network source whose last poll failed shows as UNREACHABLE."""
+    report = {
+        "kind": "daily",
+        "period_start": "2026-11-26T08:00:00+00:00",
+        "period_end": "2026-11-27T08:00:00+00:00",
+        "statistics": True,
+        "sections": {
+            "containers": {
+                "engines": [
+                    {
+                        "engine": "Docker <nas>",
+                        "available": False,
+                        "running": 0,
+                        "stopped": 0,
+                        "attention": [],
+                    }
+                ]
+            },
+            "network": {
+                "sources": [
+                    {"source": "pihole", "title": "Pi-hole", "available": False, "anomalies": []}
+                ],
+                "anomalies": 0,
+            },
+        },
+    }
+    (text,) = render_text(report, ParseMode.HTML)
+    assert "Docker &lt;nas&gt;: UNREACHABLE" in text
+    assert "Pi-hole: UNREACHABLE" in text
