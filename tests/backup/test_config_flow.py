@@ -12,8 +12,8 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.homelab_agents.backup.client import server_identity
-from custom_components.homelab_agents.config_flow import _can_audit_datastores
 from custom_components.homelab_agents.const import DOMAIN
+from custom_components.homelab_agents.flows.backup import _can_audit_datastores
 from custom_components.homelab_agents.proxmox.client import ProxmoxPermissionError
 from simulators.pbs import FaultKind, PbsSimulator
 
@@ -143,13 +143,13 @@ async def test_unexpected_answers_and_missing_privileges(
     assert "Datastore.Audit" in result["description_placeholders"]["privilege"]
 
     with patch(
-        "custom_components.homelab_agents.config_flow.ProxmoxClient.call",
+        "custom_components.homelab_agents.flows.backup.ProxmoxClient.call",
         side_effect=ProxmoxPermissionError("permission check failed"),
     ):
         result = await hass.config_entries.flow.async_configure(flow_id, _input(pbs))
     assert result["errors"] == {"base": "missing_privilege"}
     with patch(
-        "custom_components.homelab_agents.config_flow.ProxmoxClient.call",
+        "custom_components.homelab_agents.flows.backup.ProxmoxClient.call",
         side_effect=RuntimeError("boom"),
     ):
         result = await hass.config_entries.flow.async_configure(flow_id, _input(pbs))

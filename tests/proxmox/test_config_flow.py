@@ -12,8 +12,8 @@ from homeassistant.data_entry_flow import FlowResultType
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.homelab_agents.config_flow import _has_privilege, _proxmox_identity
 from custom_components.homelab_agents.const import DOMAIN
+from custom_components.homelab_agents.flows.proxmox import _has_privilege, _proxmox_identity
 from simulators.pve import FaultKind, PveSimulator
 
 
@@ -134,7 +134,7 @@ async def test_unexpected_answers(hass: HomeAssistant, pve: PveSimulator) -> Non
     result = await hass.config_entries.flow.async_configure(flow_id, _token_input(pve))
     assert result["errors"] == {"base": "not_proxmox"}
     with patch(
-        "custom_components.homelab_agents.config_flow.ProxmoxClient.call",
+        "custom_components.homelab_agents.flows.proxmox.ProxmoxClient.call",
         side_effect=RuntimeError("boom"),
     ):
         result = await hass.config_entries.flow.async_configure(flow_id, _token_input(pve))
