@@ -1,0 +1,1 @@
+"""Several network sources at once."""
