@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any, Final, cast
 
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import config_validation as cv, llm
@@ -21,7 +20,8 @@ from homeassistant.util.json import JsonObjectType
 import probatio
 
 from .confirm import async_get_confirmations
-from .const import CONF_AGENT_CONTROL_FOR_USERS, CONF_KIND, DOMAIN, SourceKind
+from .const import CONF_AGENT_CONTROL_FOR_USERS, DOMAIN, SourceKind
+from .service_targets import loaded_entries
 
 API_ID: Final = DOMAIN
 API_NAME: Final = "Homelab"
@@ -39,20 +39,12 @@ _GUEST = {
 }
 
 
-def _loaded(hass: HomeAssistant, kind: SourceKind) -> list[Any]:
-    return [
-        entry
-        for entry in hass.config_entries.async_entries(DOMAIN)
-        if entry.state is ConfigEntryState.LOADED and entry.data.get(CONF_KIND) == kind
-    ]
-
-
 def homelab_summary(hass: HomeAssistant) -> dict[str, Any]:
     """Clusters, guests, alerts, pending confirmations and network sources in a few numbers."""
     from .agent_network import network_summary  # noqa: PLC0415 - it builds on this module
 
     clusters: list[dict[str, Any]] = []
-    for entry in _loaded(hass, SourceKind.PROXMOX_VE):
+    for entry in loaded_entries(hass, SourceKind.PROXMOX_VE):
         data = entry.runtime_data.coordinator.data
         clusters.append(
             {
@@ -68,7 +60,7 @@ def homelab_summary(hass: HomeAssistant) -> dict[str, Any]:
     firing: dict[str, int] = {}
     unacknowledged = 0
     pipeline_problems = []
-    for entry in _loaded(hass, SourceKind.ALERTMANAGER):
+    for entry in loaded_entries(hass, SourceKind.ALERTMANAGER):
         runtime = entry.runtime_data
         for alert in runtime.store.active.values():
             severity = alert.severity or "none"
@@ -181,7 +173,7 @@ async def _check_control_allowed(hass: HomeAssistant, user_id: str | None) -> No
     if any(
         entry.options.get(CONF_AGENT_CONTROL_FOR_USERS, False)
         for kind in (SourceKind.PROXMOX_VE, SourceKind.DOCKER)
-        for entry in _loaded(hass, kind)
+        for entry in loaded_entries(hass, kind)
     ):
         return
     raise HomeAssistantError(translation_domain=DOMAIN, translation_key="agent_control_not_allowed")
@@ -559,7 +551,7 @@ class HomelabAPI(llm.API):
             SilenceTool(),
             ReportTool(),
         ]
-        if _loaded(self.hass, SourceKind.PROXMOX_VE):
+        if loaded_entries(self.hass, SourceKind.PROXMOX_VE):
             tools += [
                 ListGuestsTool(),
                 _power_tool("start_guest", "start_guest", "Start a guest by VM ID or name."),
@@ -573,9 +565,9 @@ class HomelabAPI(llm.API):
                 ConfirmTool(),
                 CancelTool(),
             ]
-        if _loaded(self.hass, SourceKind.PROXMOX_BACKUP):
+        if loaded_entries(self.hass, SourceKind.PROXMOX_BACKUP):
             tools += [ListBackupsTool(), BackupGuestTool()]
-        if _loaded(self.hass, SourceKind.DOCKER):
+        if loaded_entries(self.hass, SourceKind.DOCKER):
             tools += [
                 ListContainersTool(),
                 _container_tool("start_container", "Start a Docker container by name."),
@@ -584,7 +576,7 @@ class HomelabAPI(llm.API):
                 ),
                 RequestContainerStopTool(),
             ]
-            if not _loaded(self.hass, SourceKind.PROXMOX_VE):
+            if not loaded_entries(self.hass, SourceKind.PROXMOX_VE):
                 tools += [ConfirmTool(), CancelTool()]
         from .agent_network import network_tools  # noqa: PLC0415 - it builds on this module
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Final, cast
 
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import (
     HomeAssistant,
     ServiceCall,
@@ -14,12 +13,13 @@ from homeassistant.core import (
     callback,
 )
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import config_validation as cv, service
+from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
 from homeassistant.util.json import JsonObjectType
 import probatio
 
-from ..const import CONF_KIND, DOMAIN, SourceKind
+from ..const import DOMAIN, SourceKind
+from ..service_targets import called_runtimes
 from .client import AlertmanagerError, AlertmanagerNotFoundError
 from .models import Alert, AlertStatus
 
@@ -169,26 +169,13 @@ def async_setup_alertmanager_services(hass: HomeAssistant) -> None:
 
 def _runtimes(hass: HomeAssistant, call: ServiceCall) -> list[AlertmanagerRuntime]:
     """The Alertmanager entries a call addresses: the one named, or every loaded one."""
-    if entry_id := call.data.get(ATTR_CONFIG_ENTRY_ID):
-        entry = service.async_get_config_entry(hass, DOMAIN, entry_id)
-        if entry.data.get(CONF_KIND) != SourceKind.ALERTMANAGER:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="not_alertmanager_entry",
-                translation_placeholders={"entry_title": entry.title},
-            )
-        return [cast("AlertmanagerRuntime", entry.runtime_data)]
-    runtimes = [
-        cast("AlertmanagerRuntime", entry.runtime_data)
-        for entry in hass.config_entries.async_entries(DOMAIN)
-        if entry.state is ConfigEntryState.LOADED
-        and entry.data.get(CONF_KIND) == SourceKind.ALERTMANAGER
-    ]
-    if not runtimes:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN, translation_key="no_alertmanager_entry"
-        )
-    return runtimes
+    return called_runtimes(
+        hass,
+        call,
+        SourceKind.ALERTMANAGER,
+        wrong_kind="not_alertmanager_entry",
+        missing="no_alertmanager_entry",
+    )
 
 
 def _firing_alert(hass: HomeAssistant, call: ServiceCall) -> tuple[AlertmanagerRuntime, Alert]:

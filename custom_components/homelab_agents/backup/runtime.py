@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, Final, cast
 
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_HOST, CONF_PORT, CONF_VERIFY_SSL, Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import (
@@ -29,7 +28,6 @@ from ..const import (
     CONF_BACKUP_TIMEOUT,
     CONF_FINGERPRINT,
     CONF_FRESHNESS_HOURS,
-    CONF_KIND,
     DEFAULT_BACKUP_TIMEOUT,
     DEFAULT_FRESHNESS_HOURS,
     DOMAIN,
@@ -46,6 +44,7 @@ from ..proxmox.models import Guest
 from ..proxmox.runtime import EVENT_TASK_FINISHED, ProxmoxRuntime
 from ..proxmox.tasks import TaskOutcome, TaskResult, wait_for_task
 from ..runtime import HomelabAgentsConfigEntry
+from ..service_targets import loaded_runtimes
 from .client import PBS_NODE, pbs_credentials_from
 from .coordinator import PbsCoordinator
 from .devices import BackupDevices, datastore_identifier, group_identifier
@@ -73,12 +72,7 @@ REPORTED_FAILURES: Final = 50
 
 def loaded_backup_servers(hass: HomeAssistant) -> list[PbsRuntime]:
     """The Proxmox Backup Server entries that run now."""
-    return [
-        cast("PbsRuntime", entry.runtime_data)
-        for entry in hass.config_entries.async_entries(DOMAIN)
-        if entry.state is ConfigEntryState.LOADED
-        and entry.data.get(CONF_KIND) == SourceKind.PROXMOX_BACKUP
-    ]
+    return cast("list[PbsRuntime]", loaded_runtimes(hass, SourceKind.PROXMOX_BACKUP))
 
 
 class PbsRuntime:

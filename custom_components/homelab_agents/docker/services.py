@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final, cast
 
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import (
     HomeAssistant,
     ServiceCall,
@@ -15,17 +14,14 @@ from homeassistant.core import (
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import (
     config_validation as cv,
-    device_registry as dr,
-    entity_registry as er,
-    service,
 )
-from homeassistant.helpers.target import TargetSelection, async_extract_referenced_entity_ids
 from homeassistant.util.json import JsonObjectType
 import probatio
 
 from ..confirm import PendingAction
 from ..confirm_services import async_resolve_requester
-from ..const import CONF_KIND, DOMAIN, SourceKind
+from ..const import DOMAIN, SourceKind
+from ..service_targets import called_runtimes, device_targets
 from .models import CONTAINER_STATES, Container
 
 if TYPE_CHECKING:
@@ -147,23 +143,9 @@ def _requested(action: PendingAction) -> JsonObjectType:
 
 
 def _runtimes(hass: HomeAssistant, call: ServiceCall) -> list[DockerRuntime]:
-    if entry_id := call.data.get(ATTR_CONFIG_ENTRY_ID):
-        entry = service.async_get_config_entry(hass, DOMAIN, entry_id)
-        if entry.data.get(CONF_KIND) != SourceKind.DOCKER:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="not_docker_entry",
-                translation_placeholders={"entry_title": entry.title},
-            )
-        return [cast("DockerRuntime", entry.runtime_data)]
-    runtimes = [
-        cast("DockerRuntime", entry.runtime_data)
-        for entry in hass.config_entries.async_entries(DOMAIN)
-        if entry.state is ConfigEntryState.LOADED and entry.data.get(CONF_KIND) == SourceKind.DOCKER
-    ]
-    if not runtimes:
-        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_docker_entry")
-    return runtimes
+    return called_runtimes(
+        hass, call, SourceKind.DOCKER, wrong_kind="not_docker_entry", missing="no_docker_entry"
+    )
 
 
 def _targets(hass: HomeAssistant, call: ServiceCall) -> list[tuple[DockerRuntime, str]]:
@@ -198,19 +180,6 @@ def _targets(hass: HomeAssistant, call: ServiceCall) -> list[tuple[DockerRuntime
 def _device_targets(
     hass: HomeAssistant, call: ServiceCall, runtimes: list[DockerRuntime]
 ) -> list[tuple[DockerRuntime, str]]:
-    referenced = async_extract_referenced_entity_ids(hass, TargetSelection(call.data))
-    entity_registry = er.async_get(hass)
-    device_registry = dr.async_get(hass)
-    device_ids = set(referenced.referenced_devices)
-    for entity_id in referenced.referenced | referenced.indirectly_referenced:
-        if (entry := entity_registry.async_get(entity_id)) and entry.device_id:
-            device_ids.add(entry.device_id)
-    targets: dict[tuple[str, str], tuple[DockerRuntime, str]] = {}
-    devices = [d for i in device_ids if (d := device_registry.async_get(i)) is not None]
-    for device in devices:
-        for runtime in runtimes:
-            if runtime.entry.entry_id not in device.config_entries:
-                continue
-            if (key := runtime.devices.key_of(device)) is not None:
-                targets[runtime.entry.entry_id, key] = (runtime, key)
-    return [targets[k] for k in sorted(targets)]
+    return device_targets(
+        hass, call, runtimes, lambda runtime, device: runtime.devices.key_of(device)
+    )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final, cast
 
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import (
     HomeAssistant,
     ServiceCall,
@@ -15,17 +14,14 @@ from homeassistant.core import (
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import (
     config_validation as cv,
-    device_registry as dr,
-    entity_registry as er,
-    service,
 )
-from homeassistant.helpers.target import TargetSelection, async_extract_referenced_entity_ids
 from homeassistant.util.json import JsonObjectType
 import probatio
 
 from ..confirm import PendingAction
 from ..confirm_services import async_resolve_requester
-from ..const import CONF_KIND, DOMAIN, SourceKind
+from ..const import DOMAIN, SourceKind
+from ..service_targets import called_runtimes, device_targets
 from .models import Guest
 
 if TYPE_CHECKING:
@@ -211,24 +207,13 @@ def _requested(action: PendingAction) -> JsonObjectType:
 
 
 def _runtimes(hass: HomeAssistant, call: ServiceCall) -> list[ProxmoxRuntime]:
-    if entry_id := call.data.get(ATTR_CONFIG_ENTRY_ID):
-        entry = service.async_get_config_entry(hass, DOMAIN, entry_id)
-        if entry.data.get(CONF_KIND) != SourceKind.PROXMOX_VE:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="not_proxmox_entry",
-                translation_placeholders={"entry_title": entry.title},
-            )
-        return [cast("ProxmoxRuntime", entry.runtime_data)]
-    runtimes = [
-        cast("ProxmoxRuntime", entry.runtime_data)
-        for entry in hass.config_entries.async_entries(DOMAIN)
-        if entry.state is ConfigEntryState.LOADED
-        and entry.data.get(CONF_KIND) == SourceKind.PROXMOX_VE
-    ]
-    if not runtimes:
-        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_proxmox_entry")
-    return runtimes
+    return called_runtimes(
+        hass,
+        call,
+        SourceKind.PROXMOX_VE,
+        wrong_kind="not_proxmox_entry",
+        missing="no_proxmox_entry",
+    )
 
 
 def _targets(hass: HomeAssistant, call: ServiceCall) -> list[tuple[ProxmoxRuntime, int]]:
@@ -288,21 +273,6 @@ def _by_name(runtimes: list[ProxmoxRuntime], name: str) -> tuple[ProxmoxRuntime,
 def _device_targets(
     hass: HomeAssistant, call: ServiceCall, runtimes: list[ProxmoxRuntime]
 ) -> list[tuple[ProxmoxRuntime, int]]:
-    referenced = async_extract_referenced_entity_ids(hass, TargetSelection(call.data))
-    entity_registry = er.async_get(hass)
-    device_registry = dr.async_get(hass)
-    device_ids = set(referenced.referenced_devices)
-    for entity_id in referenced.referenced | referenced.indirectly_referenced:
-        if (entry := entity_registry.async_get(entity_id)) and entry.device_id:
-            device_ids.add(entry.device_id)
-    targets: dict[tuple[str, int], tuple[ProxmoxRuntime, int]] = {}
-    for device_id in device_ids:
-        device = device_registry.async_get(device_id)
-        if device is None:
-            continue
-        for runtime in runtimes:
-            if runtime.entry.entry_id not in device.config_entries:
-                continue
-            if (vmid := runtime.vmid_of_device(device)) is not None:
-                targets[runtime.entry.entry_id, vmid] = (runtime, vmid)
-    return [targets[key] for key in sorted(targets)]
+    return device_targets(
+        hass, call, runtimes, lambda runtime, device: runtime.vmid_of_device(device)
+    )

@@ -6,14 +6,14 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 
 from ..alertmanager.models import Alert
 from ..backup.runtime import async_backup_health, loaded_backup_servers
-from ..const import CONF_KIND, DOMAIN, LOGGER, SourceKind
+from ..const import LOGGER, SourceKind
 from ..proxmox.client import ProxmoxError
 from ..proxmox.tasks import TaskOutcome, outcome_of
+from ..service_targets import loaded_runtimes
 from .models import TOP_ALERTS, ReportPeriod, clip
 
 if TYPE_CHECKING:
@@ -38,22 +38,14 @@ POWER_TASKS = {
 }
 
 
-def _loaded(hass: HomeAssistant, kind: SourceKind) -> list[Any]:
-    return [
-        entry.runtime_data
-        for entry in hass.config_entries.async_entries(DOMAIN)
-        if entry.state is ConfigEntryState.LOADED and entry.data.get(CONF_KIND) == kind
-    ]
-
-
 def loaded_clusters(hass: HomeAssistant) -> list[ProxmoxRuntime]:
     """The Proxmox VE entries that run now."""
-    return cast("list[ProxmoxRuntime]", _loaded(hass, SourceKind.PROXMOX_VE))
+    return cast("list[ProxmoxRuntime]", loaded_runtimes(hass, SourceKind.PROXMOX_VE))
 
 
 def alerts_section(hass: HomeAssistant, period: ReportPeriod) -> dict[str, Any]:
     """Occurrences that fired or resolved in the period, those open at its end, the noisiest."""
-    runtimes = cast("list[AlertmanagerRuntime]", _loaded(hass, SourceKind.ALERTMANAGER))
+    runtimes = cast("list[AlertmanagerRuntime]", loaded_runtimes(hass, SourceKind.ALERTMANAGER))
     occurrences: list[Alert] = []
     for runtime in runtimes:
         occurrences += runtime.store.active.values()

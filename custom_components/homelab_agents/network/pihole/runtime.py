@@ -7,7 +7,6 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any, Final, cast
 
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_PASSWORD, CONF_URL, CONF_VERIFY_SSL, Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
@@ -19,8 +18,9 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 from homeassistant.util.json import JsonObjectType
 
-from ...const import CONF_KIND, DOMAIN, SourceKind
+from ...const import DOMAIN, SourceKind
 from ...runtime import HomelabAgentsConfigEntry
+from ...service_targets import loaded_runtimes
 from ..monitor import AnomalyMonitor
 from .client import PiholeAuthError, PiholeClient, PiholeError, api_base
 from .coordinator import PiholeCoordinator
@@ -33,11 +33,7 @@ MAX_LISTED: Final = 100  # most domains or clients `get_pihole_statistics` retur
 
 def loaded_piholes(hass: HomeAssistant) -> list[PiholeRuntime]:
     """The Pi-hole entries that run now."""
-    return [
-        cast("PiholeRuntime", entry.runtime_data)
-        for entry in hass.config_entries.async_entries(DOMAIN)
-        if entry.state is ConfigEntryState.LOADED and entry.data.get(CONF_KIND) == SourceKind.PIHOLE
-    ]
+    return cast("list[PiholeRuntime]", loaded_runtimes(hass, SourceKind.PIHOLE))
 
 
 def client_for(hass: HomeAssistant, data: dict[str, Any]) -> PiholeClient:

@@ -6,9 +6,8 @@ targeting its Home Assistant device or one of its entities.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final, cast
+from typing import TYPE_CHECKING, Final
 
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import (
     HomeAssistant,
     ServiceCall,
@@ -19,15 +18,12 @@ from homeassistant.core import (
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import (
     config_validation as cv,
-    device_registry as dr,
-    entity_registry as er,
-    service,
 )
-from homeassistant.helpers.target import TargetSelection, async_extract_referenced_entity_ids
 import probatio
 
 from ...confirm_services import async_resolve_requester
-from ...const import CONF_KIND, DOMAIN, SourceKind
+from ...const import DOMAIN, SourceKind
+from ...service_targets import called_runtimes, device_targets
 
 if TYPE_CHECKING:
     from .runtime import TailscaleRuntime
@@ -81,26 +77,13 @@ def async_setup_tailscale_services(hass: HomeAssistant) -> None:
 
 
 def _runtimes(hass: HomeAssistant, call: ServiceCall) -> list[TailscaleRuntime]:
-    if entry_id := call.data.get(ATTR_CONFIG_ENTRY_ID):
-        entry = service.async_get_config_entry(hass, DOMAIN, entry_id)
-        if entry.data.get(CONF_KIND) != SourceKind.TAILSCALE:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="not_tailscale_entry",
-                translation_placeholders={"entry_title": entry.title},
-            )
-        return [cast("TailscaleRuntime", entry.runtime_data)]
-    runtimes = [
-        cast("TailscaleRuntime", entry.runtime_data)
-        for entry in hass.config_entries.async_entries(DOMAIN)
-        if entry.state is ConfigEntryState.LOADED
-        and entry.data.get(CONF_KIND) == SourceKind.TAILSCALE
-    ]
-    if not runtimes:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN, translation_key="no_tailscale_entry"
-        )
-    return runtimes
+    return called_runtimes(
+        hass,
+        call,
+        SourceKind.TAILSCALE,
+        wrong_kind="not_tailscale_entry",
+        missing="no_tailscale_entry",
+    )
 
 
 def _target(hass: HomeAssistant, call: ServiceCall) -> tuple[TailscaleRuntime, str]:
@@ -146,21 +129,6 @@ def _one(found: list[tuple[TailscaleRuntime, str]], asked: str) -> tuple[Tailsca
 def _device_targets(
     hass: HomeAssistant, call: ServiceCall, runtimes: list[TailscaleRuntime]
 ) -> list[tuple[TailscaleRuntime, str]]:
-    referenced = async_extract_referenced_entity_ids(hass, TargetSelection(call.data))
-    entity_registry = er.async_get(hass)
-    device_registry = dr.async_get(hass)
-    device_ids = set(referenced.referenced_devices)
-    for entity_id in referenced.referenced | referenced.indirectly_referenced:
-        if (entry := entity_registry.async_get(entity_id)) and entry.device_id:
-            device_ids.add(entry.device_id)
-    targets: dict[tuple[str, str], tuple[TailscaleRuntime, str]] = {}
-    for device_id in device_ids:
-        device = device_registry.async_get(device_id)
-        if device is None:
-            continue
-        for runtime in runtimes:
-            if runtime.entry.entry_id in device.config_entries and (
-                node_id := runtime.node_of_device(device)
-            ):
-                targets[runtime.entry.entry_id, node_id] = (runtime, node_id)
-    return [targets[key] for key in sorted(targets)]
+    return device_targets(
+        hass, call, runtimes, lambda runtime, device: runtime.node_of_device(device)
+    )
