@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
@@ -106,6 +108,9 @@ async def test_stats_cpu_and_memory_of_running_containers(
 
     await refresh(hass, docker_entry)  # first sample: memory
     assert float(hass.states.get(memory_id).state) > 0
+    # CPU is the share of the time between two samples: give the busy loop a real second of it
+    # (back-to-back samples on a loaded machine can fall within one scheduler tick).
+    await asyncio.sleep(1)
     await refresh(hass, docker_entry)  # second sample: CPU over the time between them
     cpu = float(hass.states.get(cpu_id).state)
     assert 5 < cpu <= 100 * 2  # a busy loop, on a shared 2-core machine
