@@ -81,10 +81,10 @@ class SimDevice:
             return None
         low, high = WINDOWS[self.pattern]
         jitter = random.Random(f"{seed}:{self.node_id}:{day.isoformat()}")
-        start = low + jitter.randint(-JITTER_MINUTES, JITTER_MINUTES)
-        end = high + jitter.randint(-JITTER_MINUTES, JITTER_MINUTES)
+        first_minute = low + jitter.randint(-JITTER_MINUTES, JITTER_MINUTES)
+        last_minute = high + jitter.randint(-JITTER_MINUTES, JITTER_MINUTES)
         midnight = datetime.combine(day, time(), UTC)
-        return midnight + timedelta(minutes=start), midnight + timedelta(minutes=end)
+        return midnight + timedelta(minutes=first_minute), midnight + timedelta(minutes=last_minute)
 
     def online(self, now: datetime, seed: int) -> bool:
         """Connected to the control server at `now`."""
