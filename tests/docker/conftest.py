@@ -12,6 +12,12 @@ import pytest_socket
 
 from custom_components.homelab_agents.const import DOMAIN
 from custom_components.homelab_agents.docker.models import engine_identity
+from simulators.docker_engine import (
+    SHARED as SHARED_DOCKER,
+    DockerDaemon,
+    DockerEngine,
+    DockerStartError,
+)
 from simulators.podman import SHARED, Engine, PodmanService, engine_get
 
 
@@ -81,3 +87,50 @@ async def setup_docker(
     assert await hass.config_entries.async_setup(docker_entry.entry_id)
     await hass.async_block_till_done()
     return docker_entry
+
+
+@pytest.fixture(scope="session")
+def docker_daemon() -> Iterator[DockerDaemon]:
+    """A real Docker Engine: a private dockerd on a unix socket, with the busybox image.
+
+    Fails (never skips) when it cannot run, with the reason and the daemon's log.
+    """
+    _allow_unix_sockets()
+    try:
+        daemon = SHARED_DOCKER.acquire()
+    except DockerStartError as err:
+        pytest.fail(f"the Docker Engine could not start: {err}", pytrace=False)
+    yield daemon
+    SHARED_DOCKER.release()
+
+
+@pytest.fixture(scope="session")
+def docker_engine_id(docker_daemon: DockerDaemon) -> str:
+    """The Docker Engine's persisted ID (`/info` `ID`), as the integration derives it."""
+    _allow_unix_sockets()
+    version = engine_get(docker_daemon.socket_path, "/version")
+    info = engine_get(docker_daemon.socket_path, "/info")
+    identity = engine_identity(version, info)
+    assert identity == info["ID"]
+    return identity
+
+
+@pytest.fixture
+async def docker_engine(docker_daemon: DockerDaemon) -> AsyncGenerator[DockerEngine]:
+    """Direct access to Docker; the test's containers are removed after it."""
+    async with DockerEngine(docker_daemon) as direct:
+        yield direct
+
+
+@pytest.fixture
+def real_docker_entry(
+    docker_daemon: DockerDaemon, docker_engine_id: str, docker_options: dict[str, Any]
+) -> MockConfigEntry:
+    """An entry for the Docker Engine's socket."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Docker docker-host",
+        unique_id=f"docker:{docker_engine_id}",
+        data={"kind": "docker", "url": docker_daemon.url, "verify_ssl": True},
+        options=docker_options,
+    )

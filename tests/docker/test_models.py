@@ -82,6 +82,22 @@ def test_stats_with_the_engines_pre_sample_and_page_cache() -> None:
     assert not sample.first
 
 
+def test_memory_under_cgroup_v1_counts_nested_page_cache_out() -> None:
+    """Under cgroup v1, `total_inactive_file` (hierarchical) as `docker stats`.
+
+    A cache larger than the usage (counters read at different moments) leaves the usage.
+    """
+    memory = {
+        "usage": 60 * 2**20,
+        "stats": {"inactive_file": 2**20, "total_inactive_file": 50 * 2**20, "cache": 51 * 2**20},
+    }
+    sample = parse_stats({"id": "a", "memory_stats": memory}, read_at=1.0, previous=None)
+    assert sample.memory_used == 10 * 2**20
+    memory = {"usage": 2**20, "stats": {"inactive_file": 2 * 2**20}}
+    sample = parse_stats({"id": "a", "memory_stats": memory}, read_at=1.0, previous=None)
+    assert sample.memory_used == 2**20
+
+
 def test_docker_engine_identity_is_its_id() -> None:
     """Docker keeps its engine ID; an answer without one identifies nothing."""
     version = {"Version": "27.3.1", "Components": [{"Name": "Engine", "Version": "27.3.1"}]}

@@ -203,9 +203,11 @@ def parse_stats(
     used = None
     if isinstance(in_use, int):
         details = memory.get("stats") or {}
-        # As `docker stats`: the page cache the kernel can drop does not count as used.
-        cache = details.get("inactive_file", details.get("total_inactive_file", 0))
-        used = max(in_use - int(cache or 0), 0)
+        # As `docker stats`: the page cache the kernel can drop does not count as used. Under
+        # cgroup v1 that is `total_inactive_file` (its `inactive_file` leaves out the
+        # container's nested cgroups, which `usage` includes); v2 has only `inactive_file`.
+        cache = int(details.get("total_inactive_file", details.get("inactive_file")) or 0)
+        used = in_use - cache if cache < in_use else in_use
     limit = memory.get("limit")
     return ContainerStats(
         container_id=sample_id,
