@@ -72,9 +72,11 @@ async def test_containers_lists_state_and_exit_code(
     """`/containers` answers with every container, its state and exit code."""
     bot_api.send_text(ALICE, ALICE.id, "/containers")
     reply = await bot_api.wait_for_message(chat_id=ALICE.id)
-    assert reply.text.startswith("2 containers:")
-    assert f"• backup-job {DASH} exited (exit 2) on Docker podman-host" in reply.text
-    assert f"• web {DASH} running on Docker podman-host" in reply.text
+    assert reply.text == (
+        "2 containers:\n"
+        f"• backup-job {DASH} exited (exit 2) on Docker podman-host\n"
+        f"• web {DASH} running on Docker podman-host"
+    )
 
 
 async def test_restart_container_restarts_it(

@@ -206,7 +206,7 @@ async def test_stop_vm_command_with_confirmation(
     [
         ("/alerts", "No alerts are firing."),
         ("/vms", "guests:"),
-        ("/help", "Homelab commands:"),
+        ("/help", "Homelab commands:\n/alerts \N{EN DASH} firing alerts\n"),
         ("/frobnicate", "Unknown command /frobnicate."),
         ("/ack", "Usage: /ack <fingerprint>"),
         ("/ack ffffffffffffffff", "No firing alert has the fingerprint ffffffffffffffff."),
@@ -240,7 +240,11 @@ async def test_alert_commands(
     await post_webhook(payload(alert()))
     bot_api.send_text(ALICE, ALICE.id, "/alerts")
     listing = await bot_api.wait_for_message(lambda m: "firing:" in m.text, chat_id=ALICE.id)
-    assert "a1b2c3d4e5f60718" in listing.text
+    # One line per alert (a folded YAML block once put them all on one line).
+    header, line = listing.text.split("\n")
+    assert header == "1 firing:"
+    assert line.startswith("• ")
+    assert line.endswith("a1b2c3d4e5f60718")
     bot_api.send_text(ALICE, ALICE.id, "/ack a1b2c3d4e5f60718")
     await bot_api.wait_for_message(lambda m: m.text == "Acknowledged HostDown.", chat_id=ALICE.id)
     bot_api.send_text(ALICE, ALICE.id, "/silence a1b2c3d4e5f60718 2h")
