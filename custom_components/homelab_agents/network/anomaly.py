@@ -54,6 +54,7 @@ HOUR = 3600.0
 LEARN_SPACING = 600.0  # seconds between two values learned for one metric
 BUCKET_SAMPLES = 12  # ring size per bucket: two weekdays, or a weekend, at that hour
 BUCKET_MIN_SAMPLES = 12  # in the hour and its neighbours; fewer: the overall baseline
+LEVEL_MIN_SAMPLES = 6  # an hour with this many values sets the level its neighbours pool at
 WARMUP_SAMPLES = 24  # a metric flags only after this many learned values...
 WARMUP_SECONDS = DAY  # ...and a day of history
 DEVIANT_LEARN_FACTOR = 10  # out-of-range values are learned this many times more rarely...
@@ -215,6 +216,31 @@ class StoredDetector(TypedDict):
     active: list[AnomalyDict]
 
 
+def _level_adjusted(own: deque[float] | None, rings: list[deque[float]]) -> list[float]:
+    """The pooled values, the neighbouring hours' scaled to this hour's level.
+
+    Pooling the hours either side gives a baseline enough values, but on a daily ramp (the
+    evening rise of WAN traffic) their different levels would widen the range until a
+    collapse fits in it. With LEVEL_MIN_SAMPLES of its own, the hour's median sets the level
+    and each neighbour's values are scaled by the ratio of the medians; only the spread
+    around the level is pooled.
+    """
+    if own is None or len(own) < LEVEL_MIN_SAMPLES:
+        return [v for ring in rings for v in ring]
+    level = _quantile(sorted(own), 0.5)
+    values: list[float] = []
+    for ring in rings:
+        if ring is own:
+            values.extend(ring)
+            continue
+        median = _quantile(sorted(ring), 0.5)
+        if len(ring) < LEVEL_MIN_SAMPLES or level <= 0 or median <= 0:
+            values.extend(ring)
+        else:
+            values.extend(v * level / median for v in ring)
+    return values
+
+
 class _Metric:
     """One metric's learned values and its state between polls."""
 
@@ -239,7 +265,7 @@ class _Metric:
         self.learned = now - LEARN_SPACING + phase
         self.buckets: dict[int, deque[float]] = {}
         self.count = 0
-        self.cache: dict[int, Baseline] = {}
+        self.cache: dict[tuple[int, bool], Baseline] = {}
         self.overall: Baseline | None = None
         self.overall_at = -math.inf
         self.streak = 0
@@ -254,18 +280,24 @@ class _Metric:
         # On the metric's own grid of LEARN_SPACING, so its phase survives slow polling.
         self.learned = now - (now - self.learned) % LEARN_SPACING
         for neighbour in _pooled(bucket):
-            self.cache.pop(neighbour, None)
+            self.cache.pop((neighbour, False), None)
+            self.cache.pop((neighbour, True), None)
 
     def warm(self, now: float) -> bool:
         return self.count >= WARMUP_SAMPLES and now - self.first >= WARMUP_SECONDS
 
-    def baseline(self, bucket: int, now: float) -> Baseline:
-        cached = self.cache.get(bucket)
+    def baseline(self, bucket: int, now: float, *, level: bool = False) -> Baseline:
+        cached = self.cache.get((bucket, level))
         if cached is not None:
             return cached
         rings = [ring for b in _pooled(bucket) if (ring := self.buckets.get(b))]
         if sum(len(ring) for ring in rings) >= BUCKET_MIN_SAMPLES:
-            baseline = self.cache[bucket] = Baseline.of(v for ring in rings for v in ring)
+            values = (
+                _level_adjusted(self.buckets.get(bucket), rings)
+                if level
+                else [v for ring in rings for v in ring]
+            )
+            baseline = self.cache[bucket, level] = Baseline.of(values)
             return baseline
         if self.overall is None or now - self.overall_at >= OVERALL_REFRESH:
             self.overall = Baseline.of(v for ring in self.buckets.values() for v in ring)
@@ -457,7 +489,10 @@ class AnomalyDetector:
                 metric.learn(bucket, value, at)
                 self.changed = True
             return
-        low, high, half = metric.baseline(bucket, at).expected(self.tuning)
+        # Collapses are judged at the hour's own level: a ramp in the pooled hours would
+        # otherwise stretch the range down to 0 (see `_level_adjusted`).
+        level = sample.direction is Direction.DOWN
+        low, high, half = metric.baseline(bucket, at, level=level).expected(self.tuning)
         if sample.direction is Direction.UP:
             excess = value - high
         elif sample.direction is Direction.DOWN:
