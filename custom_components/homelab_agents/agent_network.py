@@ -31,19 +31,13 @@ from .agent import (
     HomelabTool,
     _requester,
 )
-from .const import CONF_KIND, DOMAIN, SourceKind
+from .const import CONF_KIND, DOMAIN, NETWORK_KINDS, SourceKind
 from .network.cloudflare.models import CloudflareData
 from .network.models import Anomaly
 from .network.pihole.models import PiholeData
 from .network.tailscale.models import TailnetSnapshot
 from .network.unifi.models import SiteStatus
 
-NETWORK_KINDS: Final = (
-    SourceKind.PIHOLE,
-    SourceKind.TAILSCALE,
-    SourceKind.CLOUDFLARE,
-    SourceKind.UNIFI,
-)
 KIND_NAMES: Final = {
     SourceKind.PIHOLE: "Pi-hole",
     SourceKind.TAILSCALE: "Tailscale",

@@ -38,6 +38,14 @@ IMPLEMENTED_KINDS: Final = (
     SourceKind.UNIFI,
 )
 
+# Network sources: each keeps an anomaly monitor (baselines in its own store file).
+NETWORK_KINDS: Final = (
+    SourceKind.PIHOLE,
+    SourceKind.TAILSCALE,
+    SourceKind.CLOUDFLARE,
+    SourceKind.UNIFI,
+)
+
 # Alertmanager entry data and options.
 CONF_WEBHOOK_ID: Final = "webhook_id"
 CONF_WEBHOOK_TOKEN: Final = "webhook_token"  # noqa: S105

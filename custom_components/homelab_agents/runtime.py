@@ -6,6 +6,7 @@ from typing import Any, Protocol
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 
@@ -24,6 +25,12 @@ class SourceRuntime(Protocol):
 
     def diagnostics(self) -> dict[str, Any]:
         """Source-specific diagnostics; secrets are redacted by the caller and here."""
+
+    def device_is_current(self, device: dr.DeviceEntry) -> bool:
+        """Whether a device of the entry still stands for something the source has.
+
+        Devices that are not current may be deleted by the user.
+        """
 
 
 type HomelabAgentsConfigEntry = ConfigEntry[SourceRuntime]

@@ -12,6 +12,7 @@ from homeassistant.components import webhook
 from homeassistant.const import CONF_PASSWORD, CONF_URL, CONF_USERNAME, CONF_VERIFY_SSL, Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryError
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
@@ -178,6 +179,10 @@ class AlertmanagerRuntime:
     ) -> None:
         """Add the entry's entities of one platform."""
         async_add_entities(build_entities(self, platform))
+
+    def device_is_current(self, device: dr.DeviceEntry) -> bool:
+        """The entry's only device is its service: current while the entry runs."""
+        return True
 
     def diagnostics(self) -> dict[str, Any]:
         """Store and reconciliation state, without alert contents beyond their labels."""

@@ -200,6 +200,11 @@ class ProxmoxRuntime:
         """The guest a device of this entry stands for, if any."""
         return self.devices.vmid_of(device)
 
+    def device_is_current(self, device: dr.DeviceEntry) -> bool:
+        """Nodes and storages, and guests the cluster still has (gone guests may be deleted)."""
+        vmid = self.vmid_of_device(device)
+        return vmid is None or vmid in self.coordinator.data.guests
+
     # Repairs
 
     def _update_tls_issue(self) -> None:

@@ -7,18 +7,12 @@ from typing import TYPE_CHECKING, Any, Final, cast
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 
-from ..const import CONF_KIND, DOMAIN, SourceKind
+from ..const import CONF_KIND, DOMAIN, NETWORK_KINDS, SourceKind
 from .models import clip
 
 if TYPE_CHECKING:
     from ..docker.runtime import DockerRuntime
 
-NETWORK_KINDS: Final = (
-    SourceKind.PIHOLE,
-    SourceKind.TAILSCALE,
-    SourceKind.CLOUDFLARE,
-    SourceKind.UNIFI,
-)
 # States that need a look: not running although they once ran, restarting, or dead.
 _TROUBLE: Final = ("restarting", "dead")
 

@@ -18,6 +18,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from custom_components.homelab_agents import async_remove_config_entry_device
 from custom_components.homelab_agents.const import DOMAIN
 from simulators.pihole import DEFAULT_APP_PASSWORD, FaultKind, PiholeSimulator
 
@@ -341,3 +342,13 @@ async def test_diagnostics_hold_no_password_or_session(
     assert source["blocking"] == "enabled"
     assert source["clients_watched"] == 8
     assert source["monitor"]["metrics"] == 9
+
+
+async def test_the_pihole_device_cannot_be_deleted_while_it_runs(
+    hass: HomeAssistant, setup_pihole: MockConfigEntry
+) -> None:
+    """The entry's one device is its Pi-hole: always current."""
+    devices = dr.async_entries_for_config_entry(dr.async_get(hass), setup_pihole.entry_id)
+    assert devices
+    for device in devices:
+        assert not await async_remove_config_entry_device(hass, setup_pihole, device)

@@ -111,6 +111,10 @@ class PiholeRuntime:
         entities += self.monitor.entities(platform)
         async_add_entities(entities)
 
+    def device_is_current(self, device: dr.DeviceEntry) -> bool:
+        """The entry's only device is its service: current while the entry runs."""
+        return True
+
     def diagnostics(self) -> dict[str, Any]:
         """Figures, session state and the monitor; no password or session id."""
         data = self.coordinator.data
