@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final, cast
 
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 
-from ..const import CONF_KIND, DOMAIN, NETWORK_KINDS, SourceKind
+from ..const import CONF_KIND, NETWORK_KINDS, SourceKind
+from ..service_targets import loaded_entries
 from .models import clip
 
 if TYPE_CHECKING:
@@ -20,8 +20,8 @@ _TROUBLE: Final = ("restarting", "dead")
 def _loaded(hass: HomeAssistant, kinds: tuple[SourceKind, ...]) -> list[tuple[str, str, Any]]:
     return [
         (entry.data[CONF_KIND], entry.title, entry.runtime_data)
-        for entry in hass.config_entries.async_entries(DOMAIN)
-        if entry.state is ConfigEntryState.LOADED and entry.data.get(CONF_KIND) in kinds
+        for kind in kinds
+        for entry in loaded_entries(hass, kind)
     ]
 
 
